@@ -1,0 +1,1 @@
+"""Parametric MPC, its dataset, the parameter-adaptive AMPC policy, and the tuners."""

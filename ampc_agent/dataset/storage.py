@@ -1,0 +1,147 @@
+"""On-disk format of MPC datasets: a folder of atomically written ``.npz`` shards.
+
+Layout of a dataset folder::
+
+    metadata.json        system, names, nominal theta and bounds, generator settings
+    shard-00000.npz      one shard: arrays with the same first dimension
+    shard-00001.npz      ...
+
+Arrays of a shard (``n`` samples, ``nx`` states, ``nu`` inputs, ``p`` parameters):
+
+==============  =============  ==================================================
+name            shape          meaning
+==============  =============  ==================================================
+``x``           (n, nx)        state
+``u``           (n, nu)        first MPC action u0*(x) at theta_nom
+``du_dtheta``   (n, nu, p)     sensitivity du0*/dtheta at theta_nom
+``cost``        (n,)           optimal cost of the best start
+``sqp_iter``    (n,)           SQP iterations of the best start
+``solve_time``  (n,)           wall time in s of all starts for this sample
+``source``      (n,)           0: along closed-loop trajectories, 1: uniform samples
+==============  =============  ==================================================
+
+Shards are written to a temporary file and renamed, so a shard on disk is always
+whole; shards are loaded without pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Dataset",
+    "load_dataset",
+    "write_shard",
+    "write_metadata",
+    "read_metadata",
+    "shard_path",
+    "atomic_write_bytes",
+    "SHARD_ARRAYS",
+]
+
+SHARD_ARRAYS = ("x", "u", "du_dtheta", "cost", "sqp_iter", "solve_time", "source")
+METADATA_FILE = "metadata.json"
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def shard_path(folder: str | Path, index: int) -> Path:
+    """Path of shard number ``index`` in a dataset folder."""
+    return Path(folder) / f"shard-{index:05d}.npz"
+
+
+def write_shard(folder: str | Path, index: int, arrays: dict[str, np.ndarray]) -> Path:
+    """Write one shard atomically; all arrays of :data:`SHARD_ARRAYS` are required."""
+    missing = [k for k in SHARD_ARRAYS if k not in arrays]
+    if missing:
+        raise ValueError(f"shard is missing arrays {missing}")
+    n = {k: len(arrays[k]) for k in SHARD_ARRAYS}
+    if len(set(n.values())) != 1:
+        raise ValueError(f"shard arrays have different lengths: {n}")
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **{k: np.asarray(arrays[k]) for k in SHARD_ARRAYS})
+    path = shard_path(folder, index)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def write_metadata(folder: str | Path, metadata: dict[str, Any]) -> None:
+    """Write ``metadata.json`` atomically."""
+    text = json.dumps(metadata, indent=2, sort_keys=True)
+    atomic_write_bytes(Path(folder) / METADATA_FILE, text.encode())
+
+
+def read_metadata(folder: str | Path) -> dict[str, Any]:
+    """Read ``metadata.json`` of a dataset folder."""
+    path = Path(folder) / METADATA_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no dataset at {folder}: {path} does not exist")
+    return json.loads(path.read_text())
+
+
+@dataclass
+class Dataset:
+    """All shards of a dataset folder concatenated, with the metadata."""
+
+    x: np.ndarray
+    u: np.ndarray
+    du_dtheta: np.ndarray
+    cost: np.ndarray
+    sqp_iter: np.ndarray
+    solve_time: np.ndarray
+    source: np.ndarray
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 over the sample arrays: identifies the data a network was trained on."""
+        h = hashlib.sha256()
+        for k in SHARD_ARRAYS:
+            a = np.ascontiguousarray(getattr(self, k))
+            h.update(k.encode())
+            h.update(str(a.dtype).encode())
+            h.update(str(a.shape).encode())
+            h.update(a.tobytes())
+        return h.hexdigest()
+
+
+def load_dataset(folder: str | Path) -> Dataset:
+    """Load and concatenate all shards of ``folder`` in shard order (no pickle)."""
+    folder = Path(folder)
+    metadata = read_metadata(folder)
+    shards = sorted(folder.glob("shard-*.npz"))
+    if not shards:
+        raise FileNotFoundError(f"dataset {folder} has no shards")
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in SHARD_ARRAYS}
+    for path in shards:
+        with np.load(path, allow_pickle=False) as z:
+            for k in SHARD_ARRAYS:
+                parts[k].append(z[k])
+    return Dataset(**{k: np.concatenate(v) for k, v in parts.items()}, metadata=metadata)
