@@ -1,0 +1,30 @@
+"""MuJoCo environments with randomizable physics for tuning approximate MPC.
+
+Importing the package registers the environments with Gymnasium (Gymnasium 1.x
+ignores entry-point plugins)::
+
+    import gymnasium as gym
+    import ampc_envs  # noqa: F401
+
+    env = gym.make("ampc_envs/CartpoleSwingUp-v0", randomize=True)
+"""
+
+import os
+
+# Headless rendering by default: EGL needs no display. A user's own choice wins.
+if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
+    os.environ["MUJOCO_GL"] = "egl"
+
+from gymnasium.envs.registration import register, registry  # noqa: E402
+
+from ampc_envs.cartpole.params import CartpoleParams  # noqa: E402
+
+__all__ = ["CartpoleParams"]
+
+_ENVS = {
+    "ampc_envs/CartpoleSwingUp-v0": "ampc_envs.cartpole.env:CartpoleSwingUpEnv",
+}
+
+for _id, _entry_point in _ENVS.items():
+    if _id not in registry:
+        register(id=_id, entry_point=_entry_point)

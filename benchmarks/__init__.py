@@ -1,0 +1,1 @@
+"""Benchmarks: tuner sweeps, reports, and performance programs that print tables."""
