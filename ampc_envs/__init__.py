@@ -28,3 +28,17 @@ _ENVS = {
 for _id, _entry_point in _ENVS.items():
     if _id not in registry:
         register(id=_id, entry_point=_entry_point)
+
+# Tuning envs: one step = one closed-loop episode of the shipped AMPC at theta.
+_TUNING_ENVS = {
+    "ampc_envs/CartpoleSwingUpTuning-v0": ("ampc_envs/CartpoleSwingUp-v0", "cartpole"),
+}
+
+for _id, (_system_id, _policy) in _TUNING_ENVS.items():
+    if _id not in registry:
+        register(
+            id=_id,
+            entry_point="ampc_envs.tuning:EpisodeTuningEnv",
+            kwargs={"env_id": _system_id, "policy": _policy},
+            disable_env_checker=True,
+        )
