@@ -86,8 +86,13 @@ def plot_returns(
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(episodes, returns, "o", color="tab:blue", label="episode return", ms=4)
     ax.plot(episodes[crashed], returns[crashed], "x", color="tab:red", label="crashed", ms=7)
-    ax.step(episodes, np.where(np.isfinite(best), best, np.nan), where="post",
-            color="k", label="best so far")
+    ax.step(
+        episodes,
+        np.where(np.isfinite(best), best, np.nan),
+        where="post",
+        color="k",
+        label="best so far",
+    )
     ax.axhline(returns[0], ls="--", color="gray", label="nominal theta (episode 1)")
     ax.set_xlabel("episode")
     ax.set_ylabel("return")

@@ -1,6 +1,6 @@
 """Demo: one episode of each named cart-pole instance, printed as a table.
 
-    python -m ampc_envs
+python -m ampc_envs
 """
 
 import gymnasium as gym
@@ -18,7 +18,9 @@ def main() -> None:
         total, steps, done = 0.0, 0, False
         while not done:
             # A bang-bang pump: push along the pole's swing (no balancing).
-            force = np.array([-3.0 * np.sign(np.cos(obs[1]) * obs[3] + 1e-9) - 4.0 * obs[0]], np.float32)
+            force = np.array(
+                [-3.0 * np.sign(np.cos(obs[1]) * obs[3] + 1e-9) - 4.0 * obs[0]], np.float32
+            )
             obs, reward, terminated, truncated, step_info = env.step(force)
             total, steps, done = total + reward, steps + 1, terminated or truncated
         print(f"{name:<15}{total:8.2f}{steps:7d}{step_info['crashed']!s:>9}  {info['params']}")

@@ -27,18 +27,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tuner", default="turbo", choices=TUNERS)
     parser.add_argument("--episodes", type=int, default=20, help="episodes in total")
     parser.add_argument(
-        "--system", dest="instance", default="hardware-like",
+        "--system",
+        dest="instance",
+        default="hardware-like",
         help="system instance the episodes run on (a named instance)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the tuner and episodes")
     parser.add_argument(
-        "--episode-seed", default="fixed", choices=("fixed", "fresh"),
+        "--episode-seed",
+        default="fixed",
+        choices=("fixed", "fresh"),
         help="fixed: same start state and noise each episode; fresh: new seed each episode",
     )
     parser.add_argument("--policy", default=None, help="AMPC folder (default: shipped)")
     parser.add_argument("--logdir", default="runs", help="TensorBoard log folder")
     parser.add_argument(
-        "--study", default=None,
+        "--study",
+        default=None,
         help="study folder (default: studies/<system>-<tuner>-<instance>-seed<seed>)",
     )
 
@@ -60,13 +65,20 @@ def run(args: argparse.Namespace) -> int:
     study = Path(args.study or Path("studies") / name)
     policy = AMPCPolicy.load(args.policy) if args.policy else load_shipped_policy(args.system)
     env = gym.make(
-        SYSTEMS[args.system], policy=policy, system=args.instance,
-        episode_seed=args.episode_seed, seed=args.seed,
+        SYSTEMS[args.system],
+        policy=policy,
+        system=args.instance,
+        episode_seed=args.episode_seed,
+        seed=args.seed,
     )
     tuning = env.unwrapped
     lower, upper = tuning.action_space.low, tuning.action_space.high
     tuner = make_tuner(
-        args.tuner, lower, upper, seed=args.seed, x0=policy.theta_nominal,
+        args.tuner,
+        lower,
+        upper,
+        seed=args.seed,
+        x0=policy.theta_nominal,
         study_dir=study / "tuner",
     )
     records_path = study / "episodes.json"

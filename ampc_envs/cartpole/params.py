@@ -58,15 +58,22 @@ class CartpoleParams(PhysicalParams):
     )
     actuator_gain: float = param(1.0, "-", "applied force per unit of force command")
     actuation_delay: int = param(
-        0, "steps", "delay of the command in whole control steps", domain="nonnegative",
+        0,
+        "steps",
+        "delay of the command in whole control steps",
+        domain="nonnegative",
         integer=True,
     )
     position_noise: float = param(
-        0.0, "m, rad", "std of the Gaussian noise on the measured x and theta",
+        0.0,
+        "m, rad",
+        "std of the Gaussian noise on the measured x and theta",
         domain="nonnegative",
     )
     velocity_noise: float = param(
-        0.0, "m/s, rad/s", "std of the Gaussian noise on the measured velocities",
+        0.0,
+        "m/s, rad/s",
+        "std of the Gaussian noise on the measured velocities",
         domain="nonnegative",
     )
 

@@ -58,7 +58,9 @@ class RandomizedMujocoEnv(gym.Env):
         height: int = 360,
     ) -> None:
         if render_mode not in (None, *self.metadata["render_modes"]):
-            hint = " ('human' needs a display: DISPLAY is not set)" if render_mode == "human" else ""
+            hint = (
+                " ('human' needs a display: DISPLAY is not set)" if render_mode == "human" else ""
+            )
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']} or None, "
                 f"got {render_mode!r}{hint}"
@@ -164,8 +166,7 @@ class RandomizedMujocoEnv(gym.Env):
         a = np.asarray(action, dtype=np.float64)
         if a.shape != self.action_space.shape:
             raise ValueError(
-                f"action must have shape {self.action_space.shape}, got shape {a.shape}: "
-                f"{action!r}"
+                f"action must have shape {self.action_space.shape}, got shape {a.shape}: {action!r}"
             )
         if not np.all(np.isfinite(a)):
             raise ValueError(f"action must be finite, got {action!r}")

@@ -241,7 +241,7 @@ def test_reward_is_one_only_upright_centred_calm_and_zero_hanging():
 def test_leaving_the_rail_terminates_with_a_crash():
     env = make()
     hanging_at_rest(env)
-    for step in range(300):
+    for step in range(300):  # noqa: B007  (step is read after the loop)
         obs, r, terminated, truncated, info = env.step(np.array([10.0], np.float32))
         if terminated:
             break
@@ -252,7 +252,7 @@ def test_leaving_the_rail_terminates_with_a_crash():
 def test_episode_truncates_after_six_seconds():
     env = make()
     env.reset(seed=0)
-    for step in range(1, 400):
+    for step in range(1, 400):  # noqa: B007
         *_, terminated, truncated, info = env.step(np.zeros(1, np.float32))
         if terminated or truncated:
             break

@@ -65,7 +65,7 @@ def test_fixed_seed_episodes_repeat_and_fresh_seed_episodes_vary():
 
 def test_return_depends_on_theta_and_crashes_are_flagged():
     env = make(system="nominal")
-    _, calm, *_ , info_calm = env.step(np.array([3.0, 4.0]))
+    _, calm, *_, info_calm = env.step(np.array([3.0, 4.0]))
     _, wild, *_, info_wild = env.step(np.array([10.0, 0.0]))
     assert not info_calm["crashed"]
     assert info_wild["crashed"] and info_wild["length"] < 300
