@@ -1,0 +1,272 @@
+"""The parameter-adaptive approximate MPC: two networks and the adaptation law."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ampc_agent.networks import NormalizedMLP, StateFeatures, mlp_forward
+from ampc_agent.networks.mlp import numpy_activation
+from ampc_agent.policy.adaptation import check_theta
+
+__all__ = ["AMPCPolicy"]
+
+
+def _vector(values: Sequence[float] | np.ndarray, n: int, what: str) -> np.ndarray:
+    arr = np.array(values, dtype=np.float64).reshape(-1)
+    if arr.shape != (n,) or not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what} must be {n} finite numbers, got {values!r}")
+    arr.setflags(write=False)
+    return arr
+
+
+class AMPCPolicy:
+    """Parameter-adaptive AMPC ``u(x, theta) = clip(pi(x) + J(x) (theta - theta_nom))``.
+
+    ``pi`` imitates the MPC's first action at the nominal parameters ``theta_nom`` and
+    ``J`` its sensitivity ``du0*/dtheta``; changing :attr:`theta` adapts the controller
+    without retraining. Calling the policy on one state runs a numpy-only forward
+    pass with the normalisations folded into the weights and the last layer of ``J``
+    pre-contracted with ``theta - theta_nom`` (the control-loop path).
+
+    Args:
+        pi: Nominal-action network, features -> ``nu`` outputs (input units).
+        jacobian: Sensitivity network, features -> ``nu * p`` outputs, entry
+            ``[i * p + j]`` is ``du_i / dtheta_j``.
+        features: State feature map (angles as sin/cos).
+        theta_names: Names of the ``p`` parameters.
+        theta_nominal: ``theta_nom``, ``(p,)``.
+        theta_lower: Lower bounds of ``theta`` ``(p,)``: the range the sensitivities
+            were meant for; :attr:`theta` outside it is refused.
+        theta_upper: Upper bounds ``(p,)``.
+        input_lower: Lower input bounds ``(nu,)`` (N for the cart-pole).
+        input_upper: Upper input bounds ``(nu,)``.
+        tuning_lower: Recommended lower tuning bounds ``(p,)``; default ``theta_lower``.
+        tuning_upper: Recommended upper tuning bounds ``(p,)``; default ``theta_upper``.
+        state_names: Names of the ``nx`` states.
+        input_names: Names of the ``nu`` inputs.
+        info: Further JSON metadata (system, dataset fingerprint, training settings,
+            evaluation summary), saved with the weights.
+
+    Example:
+        >>> policy = load_shipped_policy("cartpole")                  # doctest: +SKIP
+        >>> policy.theta = policy.theta_nominal * 1.05                # doctest: +SKIP
+        >>> u = policy(np.array([0.0, np.pi, 0.0, 0.0]))              # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        pi: NormalizedMLP,
+        jacobian: NormalizedMLP,
+        features: StateFeatures,
+        theta_names: Sequence[str],
+        theta_nominal: Sequence[float] | np.ndarray,
+        theta_lower: Sequence[float] | np.ndarray,
+        theta_upper: Sequence[float] | np.ndarray,
+        input_lower: Sequence[float] | np.ndarray,
+        input_upper: Sequence[float] | np.ndarray,
+        tuning_lower: Sequence[float] | np.ndarray | None = None,
+        tuning_upper: Sequence[float] | np.ndarray | None = None,
+        state_names: Sequence[str] | None = None,
+        input_names: Sequence[str] | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        self.theta_names: tuple[str, ...] = tuple(theta_names)
+        p = len(self.theta_names)
+        nu = pi.mlp.out_dim
+        if jacobian.mlp.out_dim != nu * p:
+            raise ValueError(
+                f"the sensitivity network has {jacobian.mlp.out_dim} outputs, "
+                f"expected nu * p = {nu} * {p}"
+            )
+        for net, name in ((pi, "pi"), (jacobian, "jacobian")):
+            if net.mlp.in_dim != features.n_features:
+                raise ValueError(
+                    f"network {name} takes {net.mlp.in_dim} inputs, the feature map gives "
+                    f"{features.n_features}"
+                )
+        self.pi_net, self.jacobian_net, self.features = pi, jacobian, features
+        self.nx, self.nu, self.p = features.nx, nu, p
+        self.theta_nominal = _vector(theta_nominal, p, "theta_nominal")
+        self.theta_lower = _vector(theta_lower, p, "theta_lower")
+        self.theta_upper = _vector(theta_upper, p, "theta_upper")
+        if np.any(self.theta_lower > self.theta_nominal) or np.any(
+            self.theta_nominal > self.theta_upper
+        ):
+            raise ValueError("theta_nominal must lie within [theta_lower, theta_upper]")
+        self.input_lower = _vector(input_lower, nu, "input_lower")
+        self.input_upper = _vector(input_upper, nu, "input_upper")
+        self.tuning_lower, self.tuning_upper = self.theta_lower, self.theta_upper
+        self.set_tuning_bounds(
+            self.theta_lower if tuning_lower is None else tuning_lower,
+            self.theta_upper if tuning_upper is None else tuning_upper,
+        )
+        self.state_names = (
+            tuple(state_names) if state_names else tuple(f"x{i}" for i in range(self.nx))
+        )
+        self.input_names = tuple(input_names) if input_names else tuple(f"u{i}" for i in range(nu))
+        self.info: dict[str, Any] = copy.deepcopy(info or {})
+        self._compile()
+        self.theta = self.theta_nominal
+
+    # ------------------------------------------------------------------ theta
+    @property
+    def theta(self) -> np.ndarray:
+        """Current parameters ``(p,)`` (a copy); set it to adapt the controller.
+
+        Raises:
+            ValueError: On assignment of a wrong shape, a non-finite entry or an entry
+                outside ``[theta_lower, theta_upper]``.
+        """
+        return self._theta.copy()
+
+    @theta.setter
+    def theta(self, value: np.ndarray | Sequence[float]) -> None:
+        theta = check_theta(value, self.theta_names, self.theta_lower, self.theta_upper)
+        self._theta = theta
+        self._w_adapt, self._b_adapt = self._contract_jacobian(theta - self.theta_nominal)
+
+    def set_tuning_bounds(
+        self, lower: Sequence[float] | np.ndarray, upper: Sequence[float] | np.ndarray
+    ) -> None:
+        """Set the recommended tuning range; it must lie inside the theta bounds.
+
+        Args:
+            lower: Lower tuning bounds ``(p,)``.
+            upper: Upper tuning bounds ``(p,)``.
+        """
+        lower = _vector(lower, self.p, "tuning_lower")
+        upper = _vector(upper, self.p, "tuning_upper")
+        if (
+            np.any(lower < self.theta_lower)
+            or np.any(upper > self.theta_upper)
+            or np.any(lower > upper)
+        ):
+            raise ValueError(
+                "tuning bounds must satisfy theta_lower <= tuning_lower <= tuning_upper "
+                f"<= theta_upper, got {lower.tolist()} and {upper.tolist()}"
+            )
+        self.tuning_lower, self.tuning_upper = lower, upper
+
+    # ---------------------------------------------------------------- actions
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Action for one state (numpy only: the control-loop path).
+
+        Args:
+            x: State ``(nx,)``.
+
+        Returns:
+            Action ``(nu,)`` in input units, clipped to the input bounds.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape != (self.nx,):
+            raise ValueError(f"x must have shape ({self.nx},), got {x.shape}")
+        f = self.features(x)
+        act = self._act
+        # First layers of both networks in one product: they read the same features.
+        h = act(self._w0 @ f + self._b0)
+        hp, hj = h[: self._split], h[self._split :]
+        for w, b in self._pi_hidden:
+            hp = act(w @ hp + b)
+        for w, b in self._jac_hidden:
+            hj = act(w @ hj + b)
+        u = self._pi_w_out @ hp + self._pi_b_out + self._w_adapt @ hj + self._b_adapt
+        return np.minimum(np.maximum(u, self.input_lower), self.input_upper)
+
+    def batch(self, X: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray:
+        """Actions for a batch of states.
+
+        Args:
+            X: States ``(n, nx)``.
+            theta: Parameters ``(p,)`` for this call only (checked like :attr:`theta`);
+                default the current :attr:`theta`.
+
+        Returns:
+            Actions ``(n, nu)``, clipped to the input bounds.
+        """
+        X = self._check_batch(X)
+        if theta is None:
+            w_adapt, b_adapt = self._w_adapt, self._b_adapt
+        else:
+            theta = check_theta(theta, self.theta_names, self.theta_lower, self.theta_upper)
+            w_adapt, b_adapt = self._contract_jacobian(theta - self.theta_nominal)
+        f = self.features(X)
+        act = self._act
+        h = act(f @ self._w0.T + self._b0)
+        hp, hj = h[:, : self._split], h[:, self._split :]
+        for w, b in self._pi_hidden:
+            hp = act(hp @ w.T + b)
+        for w, b in self._jac_hidden:
+            hj = act(hj @ w.T + b)
+        u = hp @ self._pi_w_out.T + self._pi_b_out + hj @ w_adapt.T + b_adapt
+        return np.clip(u, self.input_lower, self.input_upper)
+
+    def nominal_action(self, X: np.ndarray) -> np.ndarray:
+        """Unclipped network output ``pi(x)`` for ``(nx,)`` or ``(n, nx)`` states."""
+        X = np.asarray(X, dtype=np.float64)
+        return mlp_forward(*self._pi_layers, self.pi_net.mlp.activation, self.features(X))
+
+    def jacobian(self, X: np.ndarray) -> np.ndarray:
+        """Sensitivity ``J(x)``: ``(nu, p)`` for one state, ``(n, nu, p)`` for a batch."""
+        X = np.asarray(X, dtype=np.float64)
+        flat = mlp_forward(*self._jac_layers, self.jacobian_net.mlp.activation, self.features(X))
+        return flat.reshape(*flat.shape[:-1], self.nu, self.p)
+
+    # ------------------------------------------------------------------- I/O
+    def save(self, folder: str | Path) -> Path:
+        """Write ``model.safetensors`` and ``metadata.json`` to ``folder``."""
+        from ampc_agent.policy.serialization import save_policy
+
+        return save_policy(self, folder)
+
+    @classmethod
+    def load(cls, path: str | Path) -> AMPCPolicy:
+        """Load a policy from a folder (or its ``model.safetensors``); never unpickles."""
+        from ampc_agent.policy.serialization import load_policy
+
+        return load_policy(path)
+
+    def __repr__(self) -> str:
+        system = self.info.get("system", "?")
+        return (
+            f"AMPCPolicy(system={system!r}, nx={self.nx}, nu={self.nu}, "
+            f"theta_names={list(self.theta_names)})"
+        )
+
+    # -------------------------------------------------------------- internals
+    def _check_batch(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.nx:
+            raise ValueError(f"X must have shape (n, {self.nx}), got {X.shape}")
+        return X
+
+    def _compile(self) -> None:
+        """Precompute the float64 numpy weights of the fast path."""
+        self._pi_layers = self.pi_net.folded_layers()
+        self._jac_layers = self.jacobian_net.folded_layers()
+        pa, ja = self.pi_net.mlp.activation, self.jacobian_net.mlp.activation
+        if pa != ja:
+            raise ValueError(f"both networks must use one activation, got {pa!r} and {ja!r}")
+        self._act = numpy_activation(pa)
+        (pw, pb), (jw, jb) = self._pi_layers, self._jac_layers
+        if len(pw) < 2 or len(jw) < 2:
+            raise ValueError("both networks need at least one hidden layer")
+        self._split = pw[0].shape[0]
+        self._w0 = np.ascontiguousarray(np.vstack([pw[0], jw[0]]))
+        self._b0 = np.concatenate([pb[0], jb[0]])
+        self._pi_hidden = list(zip(pw[1:-1], pb[1:-1], strict=True))
+        self._jac_hidden = list(zip(jw[1:-1], jb[1:-1], strict=True))
+        self._pi_w_out, self._pi_b_out = pw[-1], pb[-1]
+        hidden = jw[-1].shape[1]
+        self._jac_w_out = jw[-1].reshape(self.nu, self.p, hidden)
+        self._jac_b_out = jb[-1].reshape(self.nu, self.p)
+
+    def _contract_jacobian(self, dtheta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Last layer of ``J`` contracted with ``dtheta``: ``J(x) dtheta = W h + b``."""
+        w = np.ascontiguousarray(np.einsum("ijh,j->ih", self._jac_w_out, dtheta))
+        return w, self._jac_b_out @ dtheta

@@ -1,0 +1,223 @@
+"""Train the two networks of the parameter-adaptive AMPC on an MPC dataset."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ampc_agent.dataset.storage import Dataset
+from ampc_agent.evaluation.accuracy import heldout_accuracy
+from ampc_agent.networks import StateFeatures
+from ampc_agent.policy import AMPCPolicy
+from ampc_agent.policy.shipped import TEST_SET_FILE
+from ampc_agent.training.config import TrainingConfig
+from ampc_agent.training.determinism import deterministic
+from ampc_agent.training.fit import FitResult, fit_network
+
+__all__ = [
+    "TrainingResult",
+    "train_ampc",
+    "split_indices",
+    "save_test_set",
+    "ANGLE_STATE_NAMES",
+]
+
+#: State names treated as angles (fed to the networks as sin/cos) when the config
+#: does not list them: the cart-pole's pole angle.
+ANGLE_STATE_NAMES = ("theta", "pole_angle", "angle")
+
+
+def split_indices(
+    n: int, test_size: int, val_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random disjoint train / validation / test index sets.
+
+    Args:
+        n: Number of samples.
+        test_size: Size of the test set (at most half of ``n``).
+        val_fraction: Fraction of the remaining samples for validation.
+        seed: Seed of the permutation.
+
+    Returns:
+        ``(train, val, test)`` index arrays, each sorted.
+    """
+    if n < 4:
+        raise ValueError(f"need at least 4 samples to split, got {n}")
+    test_size = min(int(test_size), n // 2)
+    perm = np.random.default_rng(seed).permutation(n)
+    test, rest = perm[:test_size], perm[test_size:]
+    n_val = max(1, int(round(val_fraction * len(rest))))
+    val, train = rest[:n_val], rest[n_val:]
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+def save_test_set(folder: str | Path, x: np.ndarray, u: np.ndarray, du_dtheta: np.ndarray) -> Path:
+    """Write the held-out samples beside the weights (compressed, no pickle).
+
+    States are kept in float64, labels in float32 (their accuracy is far below the
+    network error), so a few thousand samples take a few hundred KB.
+    """
+    path = Path(folder) / TEST_SET_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path, x=x.astype(np.float64), u=u.astype(np.float32), du_dtheta=du_dtheta.astype(np.float32)
+    )
+    return path
+
+
+@dataclass
+class TrainingResult:
+    """Outcome of :func:`train_ampc`.
+
+    Attributes:
+        policy: The trained policy (at ``theta_nom``).
+        test_set: Held-out ``x``, ``u``, ``du_dtheta``.
+        pi: Fit of the nominal network.
+        jacobian: Fit of the sensitivity network.
+        accuracy: :func:`heldout_accuracy` on the test set.
+        seconds: Wall time of the whole training in s.
+    """
+
+    policy: AMPCPolicy
+    test_set: dict[str, np.ndarray]
+    pi: FitResult
+    jacobian: FitResult
+    accuracy: dict[str, Any]
+    seconds: float
+
+
+def _angle_indices(state_names: list[str], config: TrainingConfig) -> tuple[int, ...]:
+    wanted = config.angle_states if config.angle_states is not None else ANGLE_STATE_NAMES
+    unknown = [a for a in (config.angle_states or ()) if a not in state_names]
+    if unknown:
+        raise ValueError(f"angle_states {unknown} are not states of the dataset: {state_names}")
+    return tuple(i for i, name in enumerate(state_names) if name in wanted)
+
+
+def train_ampc(
+    dataset: Dataset,
+    config: TrainingConfig | None = None,
+    log_dir: str | Path | None = None,
+    dataset_path: str | None = None,
+) -> TrainingResult:
+    """Train ``pi`` on the MPC actions and ``J`` on the sensitivities of ``dataset``.
+
+    Samples with a non-finite entry are dropped; ``config.test_size`` samples are held
+    out before anything is fitted, and a validation split drives early stopping.
+
+    Args:
+        dataset: MPC dataset (see :mod:`ampc_agent.dataset.storage`).
+        config: Training settings; defaults of :class:`TrainingConfig`.
+        log_dir: TensorBoard log folder (``None``: no logging).
+        dataset_path: Where the dataset was read from (recorded in the metadata).
+
+    Returns:
+        The policy, the held-out test set, both fits and the held-out accuracy.
+    """
+    config = config or TrainingConfig()
+    t0 = time.perf_counter()
+    meta = dataset.metadata
+    x, u, du = dataset.x, dataset.u, dataset.du_dtheta
+    n, nx = x.shape
+    nu, p = du.shape[1], du.shape[2]
+    ok = np.isfinite(x).all(1) & np.isfinite(u).all(1) & np.isfinite(du).reshape(n, -1).all(1)
+    keep = np.flatnonzero(ok)
+    if config.max_samples is not None and len(keep) > config.max_samples:
+        keep = np.sort(
+            np.random.default_rng(config.seed).choice(keep, config.max_samples, replace=False)
+        )
+    x, u, du = x[keep], u[keep], du[keep]
+    train, val, test = split_indices(len(x), config.test_size, config.val_fraction, config.seed)
+
+    state_names = list(meta.get("state_names") or [f"x{i}" for i in range(nx)])
+    features = StateFeatures(nx=nx, angle_indices=_angle_indices(state_names, config))
+    f = features(x)
+    input_lower = np.asarray(meta.get("input_lower", np.full(nu, -np.inf)), dtype=np.float64)
+    input_upper = np.asarray(meta.get("input_upper", np.full(nu, np.inf)), dtype=np.float64)
+    u_bounds = (input_lower, input_upper) if config.saturation_aware else None
+
+    writer = None
+    if log_dir is not None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(log_dir))
+        writer.add_text("config", f"```\n{config.to_dict()}\n```")
+    try:
+        with deterministic(config.seed, config.num_threads) as gen:
+            pi_fit = fit_network(
+                f[train],
+                u[train],
+                f[val],
+                u[val],
+                config.pi,
+                gen,
+                target_bounds=u_bounds,
+                writer=writer,
+                tag="pi",
+            )
+            jac_fit = fit_network(
+                f[train],
+                du[train].reshape(-1, nu * p),
+                f[val],
+                du[val].reshape(-1, nu * p),
+                config.jacobian,
+                gen,
+                writer=writer,
+                tag="jacobian",
+            )
+    finally:
+        if writer is not None:
+            writer.flush()
+    info = {
+        "system": meta.get("system"),
+        "dataset": {
+            "fingerprint": dataset.fingerprint,
+            "path": dataset_path,
+            "n_samples": int(n),
+            "n_used": int(len(x)),
+            "n_train": int(len(train)),
+            "n_val": int(len(val)),
+            "n_test": int(len(test)),
+            "generator": meta.get("generator"),
+        },
+        "training": {
+            "config": config.to_dict(),
+            "pi": pi_fit.summary(),
+            "jacobian": jac_fit.summary(),
+        },
+    }
+    theta_names = meta.get("theta_names") or [f"theta{j}" for j in range(p)]
+    policy = AMPCPolicy(
+        pi=pi_fit.network,
+        jacobian=jac_fit.network,
+        features=features,
+        theta_names=theta_names,
+        theta_nominal=meta["theta_nominal"],
+        theta_lower=meta["theta_lower"],
+        theta_upper=meta["theta_upper"],
+        input_lower=input_lower,
+        input_upper=input_upper,
+        state_names=state_names,
+        input_names=meta.get("input_names"),
+        info=info,
+    )
+    accuracy = heldout_accuracy(policy, x[test], u[test], du[test])
+    seconds = time.perf_counter() - t0
+    policy.info["training"]["heldout_accuracy"] = accuracy
+    policy.info["training"]["seconds"] = round(seconds, 1)
+    if writer is not None:
+        writer.add_scalar("test/pi_rmse", accuracy["pi_rmse"], 0)
+        writer.add_scalar("test/jacobian_r2", accuracy["jacobian_r2"], 0)
+        writer.close()
+    return TrainingResult(
+        policy=policy,
+        test_set={"x": x[test], "u": u[test], "du_dtheta": du[test]},
+        pi=pi_fit,
+        jacobian=jac_fit,
+        accuracy=accuracy,
+        seconds=seconds,
+    )

@@ -1,0 +1,153 @@
+"""Specification of AMPC training: accuracy, determinism, early stopping, the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ampc_agent.cli import main as ampc_main
+from ampc_agent.dataset.storage import load_dataset
+from ampc_agent.policy import AMPCPolicy, load_test_set
+from ampc_agent.training import (
+    NetworkConfig,
+    TrainingConfig,
+    deterministic,
+    fit_network,
+    saturation_aware_loss,
+    split_indices,
+    train_ampc,
+)
+from ampc_agent.training.synthetic import (
+    SYNTHETIC_THETA_NOMINAL,
+    synthetic_labels,
+    write_synthetic_dataset,
+)
+
+SMALL = NetworkConfig(hidden=(64, 64), batch_size=256, max_epochs=60, patience=20)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return load_dataset(write_synthetic_dataset(tmp_path_factory.mktemp("syn"), n=6000))
+
+
+@pytest.fixture(scope="module")
+def trained(dataset):
+    config = TrainingConfig(test_size=1000, pi=SMALL, jacobian=SMALL, num_threads=1)
+    return train_ampc(dataset, config)
+
+
+def test_training_reaches_accuracy_on_the_synthetic_law(trained) -> None:
+    # Fresh states, never in the dataset: compare with the analytic law.
+    rng = np.random.default_rng(123)
+    X = rng.uniform([-0.8, -np.pi, -2.0, -3.0], [0.8, np.pi, 2.0, 3.0], size=(2000, 4))
+    u, du = synthetic_labels(X, SYNTHETIC_THETA_NOMINAL)
+    policy = trained.policy
+    err_u = policy.batch(X) - u
+    assert np.sqrt(np.mean(err_u**2)) < 0.2  # N, on a +-10 N range
+    unsat = np.abs(u[:, 0]) < 9.0
+    err_j = policy.jacobian(X[unsat]) - du[unsat]
+    assert np.sqrt(np.mean(err_j**2)) < 0.2 * np.sqrt(np.mean(du[unsat] ** 2))
+    # Adapting theta follows the law: the adapted action tracks the law at the new theta.
+    theta = SYNTHETIC_THETA_NOMINAL * np.array([1.1, 0.9, 1.1, 0.9])
+    u_new, _ = synthetic_labels(X, theta)
+    adapted = np.abs(policy.batch(X, theta=theta) - u_new)[unsat].mean()
+    unadapted = np.abs(policy.batch(X) - u_new)[unsat].mean()
+    assert adapted < 0.5 * unadapted
+    # The held-out metrics agree.
+    assert trained.accuracy["pi_rmse"] < 0.2 and trained.accuracy["jacobian_r2"] > 0.9
+
+
+def test_training_is_deterministic_for_a_seed(dataset) -> None:
+    net = NetworkConfig(hidden=(32, 32), batch_size=256, max_epochs=3, patience=5)
+    config = TrainingConfig(
+        seed=7, test_size=500, max_samples=3000, pi=net, jacobian=net, num_threads=1
+    )
+    a = train_ampc(dataset, config).policy
+    b = train_ampc(dataset, config).policy
+    c = train_ampc(dataset, TrainingConfig(**{**config.__dict__, "seed": 8})).policy
+    for pa, pb, _pc in zip(
+        a.pi_net.mlp.parameters(), b.pi_net.mlp.parameters(), c.pi_net.mlp.parameters(), strict=True
+    ):
+        assert torch.equal(pa, pb)
+    assert not all(
+        torch.equal(pa, pc)
+        for pa, pc in zip(
+            a.jacobian_net.mlp.parameters(), c.jacobian_net.mlp.parameters(), strict=True
+        )
+    )
+    for pa, pb in zip(
+        a.jacobian_net.mlp.parameters(), b.jacobian_net.mlp.parameters(), strict=True
+    ):
+        assert torch.equal(pa, pb)
+    # The global PyTorch settings are restored after training.
+    assert not torch.are_deterministic_algorithms_enabled()
+
+
+def test_split_is_disjoint_and_covers_every_sample() -> None:
+    train, val, test = split_indices(1000, test_size=100, val_fraction=0.1, seed=0)
+    assert (len(train), len(val), len(test)) == (810, 90, 100)
+    everything = np.concatenate([train, val, test])
+    assert len(np.unique(everything)) == 1000
+
+
+def test_early_stopping_keeps_the_best_validation_epoch() -> None:
+    # Noise targets: the validation loss stops improving, training must stop early.
+    rng = np.random.default_rng(0)
+    f, y = rng.normal(size=(400, 3)), rng.normal(size=(400, 1))
+    fv, yv = rng.normal(size=(200, 3)), rng.normal(size=(200, 1))
+    config = NetworkConfig(
+        hidden=(64, 64), batch_size=50, max_epochs=500, patience=5, learning_rate=1e-2
+    )
+    with deterministic(0, 1) as gen:
+        fit = fit_network(f, y, fv, yv, config, gen)
+    assert fit.stop_reason == "early_stopping"
+    assert fit.epochs == fit.best_epoch + 1 + config.patience
+    assert fit.best_val_loss == min(fit.history["val_loss"])
+
+
+def test_saturation_aware_loss_ignores_overshoot_beyond_an_active_bound() -> None:
+    lower, upper = torch.tensor([-1.0]), torch.tensor([1.0])
+    target = torch.tensor([[1.0], [-1.0], [0.5]])
+    at_lo, at_hi = target <= -1.0, target >= 1.0
+    beyond = torch.tensor([[3.0], [-2.0], [0.5]])
+    assert saturation_aware_loss(beyond, target, at_lo, at_hi, lower, upper) == 0.0
+    short = torch.tensor([[0.5], [-1.0], [0.0]])
+    expected = (0.5**2 + 0.0 + 0.5**2) / 3
+    assert saturation_aware_loss(short, target, at_lo, at_hi, lower, upper) == pytest.approx(
+        expected
+    )
+
+
+def test_train_command_writes_policy_test_set_and_tensorboard(tmp_path) -> None:
+    data = write_synthetic_dataset(tmp_path / "data", n=3000)
+    out, logdir = tmp_path / "policy", tmp_path / "tb"
+    code = ampc_main(
+        [
+            "train",
+            "synthetic",
+            "--dataset",
+            str(data),
+            "--out",
+            str(out),
+            "--logdir",
+            str(logdir),
+            "--hidden",
+            "32",
+            "32",
+            "--max-epochs",
+            "3",
+            "--test-size",
+            "400",
+            "--threads",
+            "1",
+        ]
+    )
+    assert code == 0
+    policy = AMPCPolicy.load(out)
+    test = load_test_set(out)
+    assert test["x"].shape == (400, 4) and test["du_dtheta"].shape == (400, 1, 4)
+    assert policy.info["dataset"]["fingerprint"] == load_dataset(data).fingerprint
+    assert policy.info["training"]["config"]["pi"]["hidden"] == [32, 32]
+    assert list(logdir.glob("events.out.tfevents.*"))
