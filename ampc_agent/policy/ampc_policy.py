@@ -197,12 +197,13 @@ class AMPCPolicy:
             w_adapt, b_adapt = self._contract_jacobian(theta - self.theta_nominal)
         f = self.features(X)
         act = self._act
-        h = act(f @ self._w0.T + self._b0)
-        hp, hj = h[:, : self._split], h[:, self._split :]
-        for w, b in self._pi_hidden:
-            hp = act(hp @ w.T + b)
-        for w, b in self._jac_hidden:
-            hj = act(hj @ w.T + b)
+        # Row-major transposed copies keep the matrix products contiguous.
+        hp = act(f @ self._pi_t[0][0] + self._pi_t[0][1])
+        hj = act(f @ self._jac_t[0][0] + self._jac_t[0][1])
+        for w, b in self._pi_t[1:]:
+            hp = act(hp @ w + b)
+        for w, b in self._jac_t[1:]:
+            hj = act(hj @ w + b)
         u = hp @ self._pi_w_out.T + self._pi_b_out + hj @ w_adapt.T + b_adapt
         return np.clip(u, self.input_lower, self.input_upper)
 
@@ -262,6 +263,10 @@ class AMPCPolicy:
         self._pi_hidden = list(zip(pw[1:-1], pb[1:-1], strict=True))
         self._jac_hidden = list(zip(jw[1:-1], jb[1:-1], strict=True))
         self._pi_w_out, self._pi_b_out = pw[-1], pb[-1]
+        self._pi_t = [(np.ascontiguousarray(w.T), b) for w, b in zip(pw[:-1], pb[:-1], strict=True)]
+        self._jac_t = [
+            (np.ascontiguousarray(w.T), b) for w, b in zip(jw[:-1], jb[:-1], strict=True)
+        ]
         hidden = jw[-1].shape[1]
         self._jac_w_out = jw[-1].reshape(self.nu, self.p, hidden)
         self._jac_b_out = jb[-1].reshape(self.nu, self.p)

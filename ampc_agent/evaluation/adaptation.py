@@ -1,0 +1,235 @@
+"""How well the adapted AMPC follows the MPC when theta moves away from theta_nom.
+
+For a set of states ``x`` and parameter vectors ``theta``, compare with the MPC's
+action ``u*(x, theta)`` solved at that theta:
+
+* the adapted AMPC ``clip(pi(x) + J(x) (theta - theta_nom))``,
+* the unadapted AMPC ``clip(pi(x))`` (what one gets without the sensitivity network),
+* the exact first-order step ``clip(u*(x, theta_nom) + du*/dtheta (theta - theta_nom))``
+  from the MPC labels (the linearisation error alone, no network error).
+
+Distances are measured in range-normalised units,
+``d(theta) = || (theta - theta_nom) / (theta_upper - theta_lower) ||_2``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ampc_agent.policy import AMPCPolicy
+
+__all__ = [
+    "normalized_distance",
+    "sample_thetas",
+    "action_errors",
+    "parameter_sweeps",
+    "recommend_tuning_bounds",
+    "error_by_distance",
+    "adapted_is_faithful",
+]
+
+#: ``mpc_action(x (nx,), theta (p,)) -> u (nu,)``: the MPC's first action at theta.
+MPCAction = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def normalized_distance(
+    theta: np.ndarray, nominal: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> np.ndarray:
+    """``||(theta - nominal) / (upper - lower)||_2`` for ``(p,)`` or ``(n, p)`` thetas."""
+    z = (np.asarray(theta, dtype=np.float64) - nominal) / (upper - lower)
+    return np.linalg.norm(z, axis=-1)
+
+
+def sample_thetas(
+    nominal: np.ndarray, lower: np.ndarray, upper: np.ndarray, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` parameter vectors inside the bounds, spread over all distances from nominal.
+
+    ``theta = nominal + s (v - nominal)`` with ``v`` uniform in the box and ``s``
+    uniform in [0, 1]: a plain uniform draw in ``p`` dimensions would almost never
+    come close to the nominal point.
+    """
+    v = rng.uniform(lower, upper, size=(n, len(nominal)))
+    s = rng.uniform(0.0, 1.0, size=(n, 1))
+    return np.clip(nominal + s * (v - nominal), lower, upper)
+
+
+def action_errors(
+    policy: AMPCPolicy,
+    mpc_action: MPCAction,
+    states: np.ndarray,
+    thetas: np.ndarray,
+    u_nominal: np.ndarray | None = None,
+    du_dtheta: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Absolute action errors against the MPC for every ``(theta, state)`` pair.
+
+    Args:
+        policy: The AMPC.
+        mpc_action: The MPC's action at ``(x, theta)``.
+        states: ``(m, nx)``.
+        thetas: ``(n, p)`` inside the policy's theta bounds.
+        u_nominal: MPC labels ``u*(x, theta_nom)`` ``(m, nu)``, for the exact Taylor step.
+        du_dtheta: MPC labels ``(m, nu, p)``, for the exact Taylor step.
+
+    Returns:
+        ``adapted``, ``unadapted`` and (with labels) ``taylor``: mean over inputs of
+        ``|u - u_mpc|``, shape ``(n, m)``, in input units; ``u_mpc`` ``(n, m, nu)``.
+    """
+    n, m = len(thetas), len(states)
+    u_mpc = np.array([[mpc_action(x, th) for x in states] for th in thetas]).reshape(n, m, -1)
+    unadapted = policy.batch(states, theta=policy.theta_nominal)
+    out = {
+        "u_mpc": u_mpc,
+        "unadapted": np.abs(unadapted[None] - u_mpc).mean(-1),
+        "adapted": np.stack(
+            [
+                np.abs(policy.batch(states, theta=th) - u_mpc[k]).mean(-1)
+                for k, th in enumerate(thetas)
+            ]
+        ),
+    }
+    if u_nominal is not None and du_dtheta is not None:
+        dth = thetas - policy.theta_nominal  # (n, p)
+        taylor = u_nominal[None] + np.einsum("mip,np->nmi", du_dtheta, dth)
+        taylor = np.clip(taylor, policy.input_lower, policy.input_upper)
+        out["taylor"] = np.abs(taylor - u_mpc).mean(-1)
+    return out
+
+
+def adapted_is_faithful(
+    adapted: float,
+    unadapted: float,
+    nominal_error: float,
+    *,
+    share: float = 0.5,
+    slack: float = 1.5,
+) -> bool:
+    """The acceptance rule of a theta for tuning.
+
+    The adapted AMPC is faithful at theta when it removes at least ``1 - share`` of
+    the error of not adapting (``adapted <= share * unadapted``), or when its error
+    stays within ``slack`` times the imitation error at theta_nom (parameters that
+    barely change the MPC's action).
+
+    Args:
+        adapted: Mean action error of the adapted AMPC at theta.
+        unadapted: Mean action error of the unadapted AMPC at theta.
+        nominal_error: Mean action error of the AMPC at theta_nom.
+        share: Largest accepted ratio ``adapted / unadapted``.
+        slack: Accepted factor over the nominal error.
+    """
+    return adapted <= max(share * unadapted, slack * nominal_error)
+
+
+def parameter_sweeps(
+    policy: AMPCPolicy,
+    mpc_action: MPCAction,
+    states: np.ndarray,
+    points_per_side: int = 4,
+    u_nominal: np.ndarray | None = None,
+    du_dtheta: np.ndarray | None = None,
+) -> list[dict[str, Any]]:
+    """One-at-a-time sweeps: each parameter from its lower to its upper bound.
+
+    Args:
+        policy: The AMPC.
+        mpc_action: The MPC's action at ``(x, theta)``.
+        states: ``(m, nx)``.
+        points_per_side: Grid points between nominal and each bound (the bound included).
+        u_nominal: Optional labels for the exact Taylor step.
+        du_dtheta: Optional labels for the exact Taylor step.
+
+    Returns:
+        One record per parameter: ``name``, ``values`` (ascending, nominal included),
+        ``adapted``, ``unadapted`` (and ``taylor``) mean errors per value.
+    """
+    nom, lo, hi = policy.theta_nominal, policy.theta_lower, policy.theta_upper
+    fractions = np.arange(1, points_per_side + 1) / points_per_side
+    records = []
+    for j, name in enumerate(policy.theta_names):
+        values = np.unique(
+            np.concatenate(
+                [
+                    nom[j] + fractions[::-1] * (lo[j] - nom[j]),
+                    [nom[j]],
+                    nom[j] + fractions * (hi[j] - nom[j]),
+                ]
+            )
+        )
+        thetas = np.repeat(nom[None], len(values), axis=0)
+        thetas[:, j] = values
+        err = action_errors(policy, mpc_action, states, thetas, u_nominal, du_dtheta)
+        rec = {"name": name, "values": values.tolist()}
+        for k in ("adapted", "unadapted", "taylor"):
+            if k in err:
+                rec[k] = err[k].mean(axis=1).tolist()
+        records.append(rec)
+    return records
+
+
+def recommend_tuning_bounds(
+    policy: AMPCPolicy, sweeps: list[dict[str, Any]], nominal_error: float, **rule: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per parameter, the widest sweep interval around nominal where the AMPC is faithful.
+
+    Walking outwards from theta_nom on each side, the bound is the last sweep value
+    at which :func:`adapted_is_faithful` holds (theta_nom itself when the first step
+    already fails).
+
+    Args:
+        policy: The AMPC (for theta_nom).
+        sweeps: Output of :func:`parameter_sweeps`.
+        nominal_error: Mean action error of the AMPC at theta_nom.
+        **rule: ``share`` / ``slack`` of :func:`adapted_is_faithful`.
+
+    Returns:
+        ``(tuning_lower, tuning_upper)``.
+    """
+    lower, upper = policy.theta_nominal.copy(), policy.theta_nominal.copy()
+    for j, rec in enumerate(sweeps):
+        values = np.asarray(rec["values"])
+        ok = [
+            adapted_is_faithful(a, u, nominal_error, **rule)
+            for a, u in zip(rec["adapted"], rec["unadapted"], strict=True)
+        ]
+        k0 = int(np.argmin(np.abs(values - policy.theta_nominal[j])))
+        k = k0
+        while k + 1 < len(values) and ok[k + 1]:
+            k += 1
+        upper[j] = values[k]
+        k = k0
+        while k - 1 >= 0 and ok[k - 1]:
+            k -= 1
+        lower[j] = values[k]
+    return lower, upper
+
+
+def error_by_distance(
+    distances: np.ndarray, errors: dict[str, np.ndarray], edges: np.ndarray
+) -> list[dict[str, float]]:
+    """Mean and median errors of each method in bins of the normalised distance.
+
+    Args:
+        distances: ``(n,)`` normalised distance of each theta.
+        errors: ``{method: (n, m)}`` errors per theta and state.
+        edges: Bin edges ``(k + 1,)``.
+
+    Returns:
+        One row per non-empty bin: ``lo``, ``hi``, ``n_theta`` and
+        ``{method}_mean`` / ``{method}_median`` (input units).
+    """
+    rows = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        sel = (distances >= lo) & (distances < hi)
+        if not sel.any():
+            continue
+        row: dict[str, float] = {"lo": float(lo), "hi": float(hi), "n_theta": int(sel.sum())}
+        for k, e in errors.items():
+            row[f"{k}_mean"] = float(e[sel].mean())
+            row[f"{k}_median"] = float(np.median(e[sel]))
+        rows.append(row)
+    return rows

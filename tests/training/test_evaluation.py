@@ -1,0 +1,108 @@
+"""Specification of the adaptation study and the tuning-range rule (synthetic law)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ampc_agent.evaluation.accuracy import heldout_accuracy
+from ampc_agent.evaluation.adaptation import (
+    action_errors,
+    adapted_is_faithful,
+    error_by_distance,
+    normalized_distance,
+    parameter_sweeps,
+    recommend_tuning_bounds,
+    sample_thetas,
+)
+from ampc_agent.evaluation.closed_loop import swing_up_success
+from ampc_agent.training.synthetic import synthetic_labels
+
+
+def synthetic_mpc(x: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    return synthetic_labels(x, theta)[0][0]
+
+
+def test_sampled_thetas_lie_in_the_bounds_and_cover_small_distances() -> None:
+    nom, lo, hi = np.array([1.0, 2.0]), np.array([0.0, 1.0]), np.array([3.0, 2.5])
+    th = sample_thetas(nom, lo, hi, 2000, np.random.default_rng(0))
+    assert np.all(th >= lo) and np.all(th <= hi)
+    d = normalized_distance(th, nom, lo, hi)
+    assert np.mean(d < 0.1) > 0.1 and d.max() > 0.5
+
+
+def test_adaptation_beats_no_adaptation_on_a_law_linear_in_theta(trained) -> None:
+    policy = trained.policy
+    x = trained.test_set["x"][:40]
+    thetas = sample_thetas(
+        policy.theta_nominal, policy.theta_lower, policy.theta_upper, 30, np.random.default_rng(1)
+    )
+    err = action_errors(
+        policy,
+        synthetic_mpc,
+        x,
+        thetas,
+        trained.test_set["u"][:40],
+        trained.test_set["du_dtheta"][:40],
+    )
+    far = (
+        normalized_distance(thetas, policy.theta_nominal, policy.theta_lower, policy.theta_upper)
+        > 0.3
+    )
+    assert err["adapted"][far].mean() < 0.5 * err["unadapted"][far].mean()
+    # The law is linear in theta wherever it is not saturated: the exact Taylor step is
+    # exact there, so its error is far below that of not adapting.
+    assert err["taylor"][far].mean() < 0.3 * err["unadapted"][far].mean()
+    rows = error_by_distance(
+        normalized_distance(thetas, policy.theta_nominal, policy.theta_lower, policy.theta_upper),
+        err,
+        np.linspace(0, 2, 5),
+    )
+    assert sum(r["n_theta"] for r in rows) == 30
+
+
+def test_recommended_bounds_cover_the_range_where_the_law_is_linear(trained) -> None:
+    policy = trained.policy
+    x = trained.test_set["x"][:30]
+    sweeps = parameter_sweeps(policy, synthetic_mpc, x, points_per_side=2)
+    nominal_error = heldout_accuracy(
+        policy, x, trained.test_set["u"][:30], trained.test_set["du_dtheta"][:30]
+    )["pi_mae"]
+    lower, upper = recommend_tuning_bounds(policy, sweeps, nominal_error)
+    np.testing.assert_allclose(lower, policy.theta_lower)
+    np.testing.assert_allclose(upper, policy.theta_upper)
+
+
+def test_recommended_bounds_stop_where_adaptation_stops_working(trained) -> None:
+    policy = trained.policy
+    nom = policy.theta_nominal
+    # Hand-made sweep of parameter 0: fine up to one step above nominal, then broken.
+    values = [nom[0] - 0.4, nom[0] - 0.2, nom[0], nom[0] + 0.2, nom[0] + 0.4]
+    sweeps = [
+        {"name": n, "values": [nom[j]], "adapted": [0.1], "unadapted": [0.1]}
+        for j, n in enumerate(policy.theta_names)
+    ]
+    sweeps[0] = {
+        "name": policy.theta_names[0],
+        "values": values,
+        "adapted": [0.5, 0.2, 0.1, 0.2, 3.0],
+        "unadapted": [0.6, 1.0, 0.1, 1.0, 3.5],
+    }
+    lower, upper = recommend_tuning_bounds(policy, sweeps, nominal_error=0.1)
+    assert lower[0] == nom[0] - 0.2 and upper[0] == nom[0] + 0.2
+    np.testing.assert_array_equal(lower[1:], nom[1:])
+
+
+def test_faithfulness_rule() -> None:
+    assert adapted_is_faithful(0.4, 1.0, 0.1)  # removes 60 % of the error
+    assert not adapted_is_faithful(0.6, 1.0, 0.1)
+    assert adapted_is_faithful(0.14, 0.15, 0.1)  # within 1.5x the nominal error
+
+
+def test_swing_up_success_needs_the_last_second_upright_and_no_crash() -> None:
+    states = np.zeros((301, 4))
+    states[:, 1] = np.linspace(np.pi, 2 * np.pi, 301)
+    states[-60:, 1] = 2 * np.pi + 0.1  # upright (angle not wrapped) for the last 1.2 s
+    assert swing_up_success(states, crashed=False, dt=0.02)
+    assert not swing_up_success(states, crashed=True, dt=0.02)
+    states[-10, 1] = 2 * np.pi + 0.5
+    assert not swing_up_success(states, crashed=False, dt=0.02)
