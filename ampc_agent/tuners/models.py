@@ -156,7 +156,13 @@ def posterior_mean_std(model: SingleTaskGP, X: Tensor) -> tuple[Tensor, Tensor]:
     Returns:
         ``(mean, std)``, each of shape ``(m,)``; ``std`` excludes observation noise.
     """
-    with torch.no_grad(), gpytorch.settings.max_cholesky_size(float("inf")):
+    with (
+        torch.no_grad(),
+        gpytorch.settings.max_cholesky_size(float("inf")),
+        warnings.catch_warnings(),
+    ):
+        # Tiny negative variances at training points are rounding; clamped below.
+        warnings.simplefilter("ignore", gpytorch.utils.warnings.NumericalWarning)
         post = model.posterior(torch.as_tensor(X, dtype=DTYPE))
         mean = post.mean.reshape(-1)
         std = post.variance.clamp_min(0.0).sqrt().reshape(-1)

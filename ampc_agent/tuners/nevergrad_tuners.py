@@ -147,7 +147,10 @@ class RandomSearchTuner(_NevergradTuner):
     name = "random"
 
     def _make_optimizer(self) -> ng.optimizers.base.Optimizer:
-        param = ng.p.Array(shape=(self.dim,), lower=0.0, upper=1.0)
+        # Bounded arrays sample a Gaussian around their centre by default;
+        # full_range_sampling makes random search uniform in the box.
+        param = ng.p.Array(init=np.full(self.dim, 0.5), lower=0.0, upper=1.0)
+        param.set_bounds(0.0, 1.0, full_range_sampling=True)
         param.random_state = np.random.RandomState(self.seed)
         return ng.optimizers.RandomSearch(parametrization=param, budget=None)
 
