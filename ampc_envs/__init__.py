@@ -23,6 +23,7 @@ __all__ = ["CartpoleParams"]
 
 _ENVS = {
     "ampc_envs/CartpoleSwingUp-v0": "ampc_envs.cartpole.env:CartpoleSwingUpEnv",
+    "ampc_envs/WheelbotYaw-v0": "ampc_envs.wheelbot.env:WheelbotYawEnv",
 }
 
 for _id, _entry_point in _ENVS.items():
