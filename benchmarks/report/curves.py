@@ -1,0 +1,115 @@
+"""Numbers of the report, computed from trial records: best-so-far curves and scores.
+
+Definitions (used by the tables, the plots and TensorBoard alike):
+
+- **best-so-far return** after ``b`` episodes: the best return among the non-crashed
+  episodes of the first ``b``; while every episode so far has crashed, the best
+  crashed return (the reward collected until the crash). A record shorter than ``b``
+  (nominal: 1 episode; sysid stops when its theta repeats) is held at its last value:
+  with a fixed episode seed, rerunning a theta repeats its episode.
+- **nominal value** of a (system, instance, seed): the return of the ``nominal``
+  record; **oracle value**: the best non-crashed return of the ``oracle`` record.
+  Missing for a seed: the median over the seeds of the instance.
+- **normalised score** = (best-so-far - nominal) / (oracle - nominal): 0 = nominal
+  AMPC, 1 = oracle. Undefined (NaN) when oracle - nominal < 1e-9.
+- **crash rate** at ``b``: crashed episodes / episodes run among the first ``b``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Baselines",
+    "best_so_far",
+    "instance_key",
+    "normalised",
+    "quartiles",
+]
+
+
+def instance_key(record: dict[str, Any]) -> tuple[str, str, int]:
+    """``(system, instance, seed)``: trials that share an experiment."""
+    c = record["config"]
+    instance = (
+        c["instance"] if isinstance(c["instance"], str) else repr(sorted(c["instance"].items()))
+    )
+    return c["system"], instance, int(c["seed"])
+
+
+def best_so_far(episodes: Sequence[dict[str, Any]], length: int) -> np.ndarray:
+    """Best-so-far return after 1..``length`` episodes (see the module docstring)."""
+    if not episodes:
+        return np.full(length, np.nan)
+    returns = np.array([e["return"] for e in episodes], dtype=float)
+    crashed = np.array([e["crashed"] for e in episodes], dtype=bool)
+    ok = np.maximum.accumulate(np.where(crashed, -np.inf, returns))
+    any_ok = np.cumsum(~crashed) > 0
+    curve = np.where(any_ok, ok, np.maximum.accumulate(returns))
+    if len(curve) >= length:
+        return curve[:length]
+    return np.concatenate([curve, np.full(length - len(curve), curve[-1])])
+
+
+def crash_rate(episodes: Sequence[dict[str, Any]], budget: int) -> float:
+    """Fraction of crashed episodes among the first ``budget`` (NaN if none ran)."""
+    first = episodes[:budget]
+    return float(np.mean([e["crashed"] for e in first])) if first else float("nan")
+
+
+class Baselines:
+    """Nominal and oracle values per (system, instance, seed), from the records."""
+
+    def __init__(self, records: Iterable[dict[str, Any]]) -> None:
+        self.nominal: dict[tuple[str, str, int], float] = {}
+        self.oracle: dict[tuple[str, str, int], float] = {}
+        for r in records:
+            tuner = r["config"]["tuner"]
+            if tuner == "nominal" and r["episodes"]:
+                self.nominal[instance_key(r)] = float(r["episodes"][0]["return"])
+            elif tuner == "oracle" and r["episodes"]:
+                self.oracle[instance_key(r)] = float(
+                    best_so_far(r["episodes"], len(r["episodes"]))[-1]
+                )
+
+    @staticmethod
+    def _lookup(table: dict[tuple[str, str, int], float], key: tuple[str, str, int]) -> float:
+        if key in table:
+            return table[key]
+        same = [v for k, v in table.items() if k[:2] == key[:2]]
+        return float(np.median(same)) if same else float("nan")
+
+    def nominal_value(self, key: tuple[str, str, int]) -> float:
+        return self._lookup(self.nominal, key)
+
+    def oracle_value(self, key: tuple[str, str, int]) -> float:
+        return self._lookup(self.oracle, key)
+
+
+def normalised(values: np.ndarray, nominal: float, oracle: float) -> np.ndarray:
+    """(values - nominal) / (oracle - nominal); NaN if the gap is below 1e-9."""
+    gap = oracle - nominal
+    if not np.isfinite(gap) or abs(gap) < 1e-9:
+        return np.full_like(np.asarray(values, dtype=float), np.nan)
+    return (np.asarray(values, dtype=float) - nominal) / gap
+
+
+def quartiles(values: Iterable[float]) -> tuple[float, float, float, int]:
+    """(25 %, median, 75 %, n) over the finite values (NaNs if none)."""
+    v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan"), 0
+    q25, q50, q75 = np.percentile(v, [25, 50, 75])
+    return float(q25), float(q50), float(q75), int(v.size)
+
+
+def group(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """``{system: {tuner: [records]}}``."""
+    out: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        out[r["config"]["system"]][r["config"]["tuner"]].append(r)
+    return out

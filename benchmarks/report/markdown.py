@@ -1,0 +1,151 @@
+"""``ampc-bench report``: the Markdown report with tables and plots, from a results folder."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import curves as curves_module
+from benchmarks.report.curves import Baselines, group
+from benchmarks.report.plots import plot_system
+from benchmarks.report.summary import BUDGETS, summarise
+from benchmarks.sweep.storage import ResultStore
+
+__all__ = ["write_report", "format_quartiles", "headline"]
+
+
+def format_quartiles(q: dict[str, float], digits: int = 1) -> str:
+    """``median [q25, q75]`` or ``n/a``."""
+    if q["n"] == 0 or not math.isfinite(q["median"]):
+        return "n/a"
+    return f"{q['median']:.{digits}f} [{q['q25']:.{digits}f}, {q['q75']:.{digits}f}]"
+
+
+def headline(system_summary: dict[str, Any], budget: int = 20) -> str:
+    """One sentence: which tuner has the best median normalised score at ``budget``."""
+    rows = system_summary["methods"]
+    scored = [
+        (m, r["score"][budget]["median"])
+        for m, r in rows.items()
+        if m not in ("nominal", "oracle", "true-theta")
+        and budget in r["score"]
+        and math.isfinite(r["score"][budget]["median"])
+    ]
+    if len(scored) < 1:
+        return f"No normalised scores at {budget} episodes (needs nominal and oracle records)."
+    scored.sort(key=lambda x: -x[1])
+    text = f"At {budget} episodes the best median normalised score is {scored[0][0]} ({scored[0][1]:.2f})"
+    if len(scored) > 1:
+        others = ", ".join(f"{m} {v:.2f}" for m, v in scored[1:])
+        text += f", ahead of {others}"
+    return text + "."
+
+
+def _fmt(x: float, digits: int = 2) -> str:
+    return f"{x:.{digits}f}" if math.isfinite(x) else "n/a"
+
+
+def _system_section(system: str, s: dict[str, Any], png: str) -> list[str]:
+    budgets = s["budgets"]
+    head = "| method | trials | " + " | ".join(f"{b} episodes" for b in budgets) + " |"
+    sep = "|---|---:|" + "---:|" * len(budgets)
+    lines = [
+        f"## {system}",
+        "",
+        f"Instances: {', '.join(s['instances'])}; seeds: {len(s['seeds'])} "
+        f"({min(s['seeds'])}-{max(s['seeds'])}); largest budget: {s['budget']} episodes.",
+        "",
+    ]
+    if 20 in budgets:
+        lines += [f"**{headline(s, 20)}**", ""]
+    lines += ["### Best-so-far return: median [25 %, 75 %]", "", head, sep]
+    for m, r in s["methods"].items():
+        cells = [format_quartiles(r["best"][b], 1) for b in budgets]
+        lines.append(f"| {m} | {r['trials']} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "### Normalised score (0 = nominal AMPC, 1 = oracle): median [25 %, 75 %]",
+        "",
+        head,
+        sep,
+    ]
+    for m, r in s["methods"].items():
+        cells = [format_quartiles(r["score"][b], 2) for b in budgets]
+        lines.append(f"| {m} | {r['trials']} | " + " | ".join(cells) + " |")
+    crash_head = " | ".join(f"crash rate {b}" for b in budgets)
+    lines += [
+        "",
+        "### Crashes and time",
+        "",
+        f"| method | trials | errors | episodes | {crash_head} | wall time per trial (s, median) "
+        "| per episode (s, median) | tuner per trial (s, median) | total (s) |",
+        "|---|---:|---:|---:|" + "---:|" * len(budgets) + "---:|---:|---:|---:|",
+    ]
+    for m, r in s["methods"].items():
+        crash = " | ".join(_fmt(r["crash_rate"][b]) for b in budgets)
+        lines.append(
+            f"| {m} | {r['trials']} | {r['errors']} | {r['episodes']} | {crash} | "
+            f"{_fmt(r['wall_time_median'], 1)} | {_fmt(r['episode_time_median'], 3)} | "
+            f"{_fmt(r['tuner_time_median'], 1)} | {_fmt(r['wall_time_total'], 0)} |"
+        )
+    lines += ["", f"![{system}: best-so-far curves]({png})", ""]
+    return lines
+
+
+def write_report(
+    results: str | Path, out: str | Path | None = None, budgets: Sequence[int] = BUDGETS
+) -> Path:
+    """Write ``report.md``, ``report.json`` and ``<system>.png`` for a results folder.
+
+    Args:
+        results: Results folder of a sweep (with ``trials/``).
+        out: Output folder (default: ``results``).
+        budgets: Budgets of the table columns (those above the sweep's budget are left out).
+
+    Returns:
+        Path of ``report.md``.
+    """
+    store = ResultStore(results)
+    out = Path(out or results)
+    out.mkdir(parents=True, exist_ok=True)
+    records = store.records("done")
+    errors = store.records("error")
+    summary = summarise(records, errors, budgets)
+    baselines = Baselines(records)
+    by_system = group(records)
+    lines = [
+        "# Benchmark report",
+        "",
+        f"{len(records)} finished trials, {len(errors)} failed trials, from `{results}`.",
+        "",
+    ]
+    for system, s in summary["systems"].items():
+        methods = dict(by_system.get(system, {}))
+        png = f"{system}.png"
+        if methods:
+            plot_system(system, methods, baselines, max(s["budget"], 1), out / png)
+        lines += _system_section(system, s, png)
+    if errors:
+        lines += ["## Failed trials", ""]
+        lines += [f"- `{r['name']}`: {r['error']}" for r in errors]
+        lines.append("")
+    lines += [
+        "## Definitions",
+        "",
+        curves_module.__doc__.split("Definitions", 1)[1].split("\n", 1)[1].strip(),
+        "",
+    ]
+    versions = next((r.get("versions") for r in records if r.get("versions")), None)
+    if versions:
+        lines += ["## Versions", "", *[f"- {k}: {v}" for k, v in versions.items()], ""]
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    (out / "report.json").write_text(json.dumps(summary, indent=1, default=_json_default) + "\n")
+    return path
+
+
+def _json_default(obj: Any) -> Any:
+    return float(obj)

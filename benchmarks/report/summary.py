@@ -1,0 +1,139 @@
+"""The report's numbers: quartiles per system, method and budget, from the records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from benchmarks.report.curves import (
+    Baselines,
+    best_so_far,
+    group,
+    instance_key,
+    normalised,
+    quartiles,
+)
+from benchmarks.sweep.config import TUNERS
+
+__all__ = ["BUDGETS", "METHOD_ORDER", "curves", "summarise"]
+
+#: Budgets (episodes) of the report's tables.
+BUDGETS = (5, 10, 20, 50)
+#: Row order: tuners, then the baselines; ``true-theta`` is the oracle's episode 0
+#: (the AMPC at the true physical parameters).
+METHOD_ORDER = (*TUNERS, "nominal", "sysid", "true-theta", "oracle")
+
+
+def curves(
+    records: Sequence[dict[str, Any]], baselines: Baselines, length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best-so-far returns and normalised scores, shape ``(trials, length)``.
+
+    The oracle's curve is its final value (it is the reference, not a learner).
+    """
+    best, score = [], []
+    for r in records:
+        curve = best_so_far(r["episodes"], len(r["episodes"]) if _is_oracle(r) else length)
+        if _is_oracle(r):
+            curve = np.full(length, curve[-1])
+        key = instance_key(r)
+        best.append(curve)
+        score.append(normalised(curve, baselines.nominal_value(key), baselines.oracle_value(key)))
+    return np.array(best).reshape(len(records), length), np.array(score).reshape(
+        len(records), length
+    )
+
+
+def _is_oracle(record: dict[str, Any]) -> bool:
+    return record["config"]["tuner"] == "oracle"
+
+
+def _true_theta_records(oracle_records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The oracle's episode 0 (AMPC at the true parameters) as one-episode records."""
+    out = []
+    for r in oracle_records:
+        if r["episodes"]:
+            first = r["episodes"][0]
+            out.append(
+                {
+                    **r,
+                    "config": {**r["config"], "tuner": "true-theta"},
+                    "episodes": [first],
+                    "wall_time": first["wall_time"],
+                    "totals": {"tuner_time": 0.0},
+                }
+            )
+    return out
+
+
+def summarise(
+    records: Sequence[dict[str, Any]],
+    errors: Sequence[dict[str, Any]] = (),
+    budgets: Sequence[int] = BUDGETS,
+) -> dict[str, Any]:
+    """All numbers of the report (written as ``report.json``).
+
+    Returns:
+        ``{"budgets", "systems": {system: {"instances", "seeds", "budget",
+        "budgets", "methods": {method: {"trials", "errors", "best": {b: q},
+        "score": {b: q}, "crash_rate": {b: rate}, "episodes", "wall_time_median",
+        "wall_time_total", "episode_time_median", "tuner_time_median"}}}}}`` with
+        ``q = {"q25", "median", "q75", "n"}``.
+    """
+    baselines = Baselines(records)
+    by_system = group(records)
+    errors_by = group(errors)
+    out: dict[str, Any] = {"budgets": list(budgets), "systems": {}}
+    for system in sorted(by_system):  # systems without any finished trial: errors only
+        methods = dict(by_system.get(system, {}))
+        if "oracle" in methods:
+            methods["true-theta"] = _true_theta_records(methods["oracle"])
+        system_records = [r for rs in by_system.get(system, {}).values() for r in rs]
+        max_budget = max((r["config"]["budget"] for r in system_records), default=0)
+        shown = [b for b in budgets if b <= max_budget]
+        length = max([max_budget, *shown, 1])
+        rows: dict[str, Any] = {}
+        names = [m for m in METHOD_ORDER if m in methods or m in errors_by.get(system, {})]
+        for method in names:
+            rs = methods.get(method, [])
+            best, score = curves(rs, baselines, length)
+            episode_times = [e["wall_time"] for r in rs for e in r["episodes"]]
+            tuner_times = [r["totals"]["tuner_time"] for r in rs if "totals" in r]
+            rows[method] = {
+                "trials": len(rs),
+                "errors": len(errors_by.get(system, {}).get(method, [])),
+                "best": {b: _q(best[:, b - 1]) for b in shown},
+                "score": {b: _q(score[:, b - 1]) for b in shown},
+                "crash_rate": {b: _pooled_crash_rate(rs, b) for b in shown},
+                "episodes": int(sum(len(r["episodes"]) for r in rs)),
+                "wall_time_median": _median([r["wall_time"] for r in rs]),
+                "wall_time_total": float(sum(r["wall_time"] for r in rs)),
+                "episode_time_median": _median(episode_times),
+                "tuner_time_median": _median(tuner_times),
+            }
+        out["systems"][system] = {
+            "instances": sorted({str(instance_key(r)[1]) for r in system_records}),
+            "seeds": sorted({instance_key(r)[2] for r in system_records}),
+            "budget": max_budget,
+            "budgets": shown,
+            "methods": rows,
+        }
+    return out
+
+
+def _q(values: np.ndarray) -> dict[str, float]:
+    q25, q50, q75, n = quartiles(values)
+    return {"q25": q25, "median": q50, "q75": q75, "n": n}
+
+
+def _median(values: Sequence[float]) -> float:
+    return float(np.median(values)) if len(values) else float("nan")
+
+
+def _pooled_crash_rate(records: Sequence[dict[str, Any]], budget: int) -> float:
+    episodes = [e for r in records for e in r["episodes"][:budget]]
+    if not episodes:
+        return float("nan")
+    return float(np.mean([e["crashed"] for e in episodes]))

@@ -1,0 +1,214 @@
+"""What a trial is, and how a sweep expands into trials.
+
+A trial is one run of one method (a tuner or a baseline) on one system instance with
+one seed and one episode budget. Its id is a hash of its configuration, so a rerun of
+a sweep recognises the trials it has already finished.
+
+Seeds: the trial seed is the tuner's seed and the seed of the episodes (start state,
+sensor noise), which is the same for every episode of the trial ("fixed" episode
+seed): the only thing that changes between episodes is theta.
+
+Instances:
+
+- a name of the system's params class (``"nominal"``, ``"hardware-like"``);
+- ``"random-<k>"``: drawn from ``default_ranges`` with ``numpy.random.default_rng(k)``,
+  the same system for every seed;
+- ``"random"``: drawn with the trial seed as ``k``, a different system per seed;
+- a dict of overrides of the nominal values (YAML only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.sweep.systems import get_system
+
+__all__ = [
+    "BASELINES",
+    "METHODS",
+    "TUNERS",
+    "SweepConfig",
+    "TrialConfig",
+    "load_sweep_config",
+    "parse_seeds",
+    "resolve_instance",
+]
+
+TUNERS = ("turbo", "gibo", "random", "cmaes")
+BASELINES = ("nominal", "sysid", "oracle")
+METHODS = TUNERS + BASELINES
+
+_RANDOM = re.compile(r"^random(?:-(\d+))?$")
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """The configuration of one trial; everything that determines its numbers.
+
+    Args:
+        system: Name in :data:`benchmarks.sweep.systems.SYSTEMS`.
+        tuner: A tuner (``turbo``, ``gibo``, ``random``, ``cmaes``) or a baseline
+            (``nominal``, ``sysid``, ``oracle``).
+        instance: System instance (see the module docstring).
+        seed: Trial seed (tuner seed and episode seed).
+        budget: Episodes the method may run.
+        episode_seed: ``"fixed"`` (same episode seed every episode) or ``"fresh"``.
+        options: Options of the tuner or baseline.
+    """
+
+    system: str
+    tuner: str
+    instance: str | dict[str, float]
+    seed: int
+    budget: int
+    episode_seed: str = "fixed"
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        get_system(self.system)
+        if self.tuner not in METHODS:
+            raise ValueError(f"unknown tuner {self.tuner!r}; valid: {list(METHODS)}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.budget, int) or self.budget < 1:
+            raise ValueError(f"budget must be a positive integer, got {self.budget!r}")
+        if self.episode_seed not in ("fixed", "fresh"):
+            raise ValueError(f"episode_seed must be 'fixed' or 'fresh', got {self.episode_seed!r}")
+        if not isinstance(self.instance, (str, Mapping)):
+            raise ValueError(f"instance must be a name or a dict, got {self.instance!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable dict (the ``config`` of a record)."""
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TrialConfig:
+        return cls(**dict(d))
+
+    @property
+    def trial_id(self) -> str:
+        """First 12 hex digits of the SHA-256 of the canonical JSON of the config."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    @property
+    def instance_label(self) -> str:
+        """Short name of the instance for file names and tables."""
+        return self.instance if isinstance(self.instance, str) else "custom"
+
+    @property
+    def name(self) -> str:
+        """Readable unique name: ``<system>-<tuner>-<instance>-s<seed>-b<budget>-<id>``."""
+        return (
+            f"{self.system}-{self.tuner}-{self.instance_label}-s{self.seed}-b{self.budget}"
+            f"-{self.trial_id}"
+        )
+
+
+def resolve_instance(params_cls: type, instance: str | Mapping[str, float], seed: int) -> Any:
+    """The params of a trial's system instance (see the module docstring)."""
+    import numpy as np
+
+    if isinstance(instance, str):
+        m = _RANDOM.match(instance)
+        if m:
+            k = int(m.group(1)) if m.group(1) is not None else seed
+            return params_cls().sample(params_cls.default_ranges, np.random.default_rng(k))
+    return params_cls.resolve(instance)
+
+
+def parse_seeds(spec: int | str | Sequence[int]) -> list[int]:
+    """Seeds from ``5`` or ``"5"`` (0..4), ``"3-7"`` (3..7 inclusive), ``"0,2,9"`` or a list."""
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
+        return list(range(int(spec)))
+    if isinstance(spec, str):
+        seeds: list[int] = []
+        for part in spec.replace(" ", "").split(","):
+            if "-" in part:
+                lo, hi = (int(v) for v in part.split("-", 1))
+                seeds.extend(range(lo, hi + 1))
+            elif part:
+                seeds.append(int(part))
+        return seeds
+    return [int(s) for s in spec]
+
+
+@dataclass
+class SweepConfig:
+    """A sweep: the product systems x tuners x instances x seeds x budgets.
+
+    ``options`` maps a tuner or baseline name to its options (for example
+    ``{"oracle": {"episodes": 300}}``).
+    """
+
+    systems: list[str] = field(default_factory=lambda: ["cartpole"])
+    tuners: list[str] = field(default_factory=lambda: list(METHODS))
+    instances: list[str | dict[str, float]] = field(default_factory=lambda: ["hardware-like"])
+    seeds: list[int] = field(default_factory=lambda: list(range(5)))
+    budgets: list[int] = field(default_factory=lambda: [50])
+    episode_seed: str = "fixed"
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def trials(self) -> list[TrialConfig]:
+        """All trials of the sweep, in a deterministic order."""
+        return [
+            TrialConfig(
+                system=system,
+                tuner=tuner,
+                instance=instance,
+                seed=seed,
+                budget=budget,
+                episode_seed=self.episode_seed,
+                options=dict(self.options.get(tuner, {})),
+            )
+            for system, budget, instance, tuner, seed in itertools.product(
+                self.systems, self.budgets, self.instances, self.tuners, self.seeds
+            )
+        ]
+
+
+def load_sweep_config(path: str | Path | None, overrides: Mapping[str, Any]) -> SweepConfig:
+    """A sweep from a YAML file (or the defaults), with non-``None`` overrides applied.
+
+    Unknown keys in the file raise ``ValueError``. Keys: ``systems``, ``tuners``,
+    ``instances``, ``seeds`` (int, ``"0-19"`` or a list), ``budgets``,
+    ``episode_seed``, ``options``.
+    """
+    import yaml
+
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping at the top level")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    known = set(SweepConfig.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"unknown sweep keys {unknown}; valid: {sorted(known)}")
+    if "seeds" in data:
+        data["seeds"] = parse_seeds(data["seeds"])
+    for key in ("systems", "tuners", "instances", "budgets"):
+        if key in data and isinstance(data[key], (str, int, dict)):
+            data[key] = [data[key]]
+    if "budgets" in data:
+        data["budgets"] = [int(b) for b in data["budgets"]]
+    return SweepConfig(**data)
+
+
+def unique(trials: Iterable[TrialConfig]) -> list[TrialConfig]:
+    """Trials with duplicates (same id) removed, order kept."""
+    seen: set[str] = set()
+    out = []
+    for t in trials:
+        if t.trial_id not in seen:
+            seen.add(t.trial_id)
+            out.append(t)
+    return out

@@ -1,0 +1,140 @@
+"""The experiment of one trial: a controller at theta for one episode on a system instance."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from benchmarks.sweep.config import TrialConfig, resolve_instance
+from benchmarks.sweep.systems import get_system
+
+__all__ = ["Experiment", "params_class", "physical_theta"]
+
+
+def params_class(env_id: str) -> type:
+    """The physical-parameter dataclass of a registered system env (``params_cls``)."""
+    import gymnasium as gym
+
+    import ampc_envs  # noqa: F401  (registers the envs)
+
+    entry = gym.spec(env_id).entry_point
+    if not isinstance(entry, str):
+        return entry.params_cls
+    module, _, attr = entry.partition(":")
+    return getattr(importlib.import_module(module), attr).params_cls
+
+
+def physical_theta(theta_names: tuple[str, ...], params: dict[str, float]) -> dict[int, float]:
+    """``{index in theta: value}`` for the theta entries that are physical parameters.
+
+    An entry is physical when its name is a field of the system's params class (for
+    example ``cart_mass``); cost weights are not.
+    """
+    return {i: float(params[n]) for i, n in enumerate(theta_names) if n in params}
+
+
+class Experiment:
+    """Runs episodes of one trial and keeps their records (and trajectories).
+
+    Builds the trial's controller and an :class:`~ampc_envs.tuning.EpisodeTuningEnv` on
+    the trial's system instance; :meth:`run` is one closed-loop episode at ``theta``,
+    the same episode as ``EpisodeTuningEnv.step`` (checked theta, same seed rule) but
+    also returning the trajectory, which the identification baseline needs.
+
+    Args:
+        trial: The trial configuration.
+
+    Attributes:
+        policy: The controller whose theta is tuned.
+        env: The tuning env (bounds, instance, episode seed).
+        params: The system instance as a plain dict.
+        lower, upper: Tuning bounds of theta.
+        episodes: One dict per episode run so far (the record's ``episodes``).
+        trajectories: ``(states, actions)`` of each episode.
+    """
+
+    def __init__(self, trial: TrialConfig) -> None:
+        from ampc_envs.tuning import EpisodeTuningEnv
+
+        self.trial = trial
+        system = get_system(trial.system)
+        params = resolve_instance(params_class(system.env_id), trial.instance, trial.seed)
+        self.policy = system.make_policy()
+        self.env = EpisodeTuningEnv(
+            system.env_id,
+            self.policy,
+            system=params,
+            episode_seed=trial.episode_seed,
+            seed=trial.seed,
+        )
+        self.params: dict[str, float] = dict(self.env.system)
+        self.theta_names = tuple(self.policy.theta_names)
+        self.theta_nominal = np.asarray(self.policy.theta_nominal, dtype=np.float64)
+        self.lower = self.env.action_space.low.astype(np.float64)
+        self.upper = self.env.action_space.high.astype(np.float64)
+        self.episodes: list[dict[str, Any]] = []
+        self.trajectories: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def episode_seed(self, episode: int) -> int:
+        """Seed of episode ``episode``: the trial seed, or trial seed + episode if fresh."""
+        base = self.trial.seed
+        return base if self.trial.episode_seed == "fixed" else base + episode
+
+    def run(self, theta: Any, controller: Any = None) -> dict[str, Any]:
+        """Run one episode at ``theta`` and append its record.
+
+        Args:
+            theta: Parameter vector inside the tuning bounds (else ``ValueError``).
+            controller: Run this controller instead of the policy (the oracle's MPC);
+                ``theta`` is still recorded.
+
+        Returns:
+            The episode record: ``episode``, ``theta``, ``return``, ``crashed``,
+            ``length``, ``episode_seed``, ``wall_time`` (s).
+        """
+        from ampc_envs.tuning import run_episode
+
+        theta = self.env.check_theta(theta)
+        self.policy.theta = theta
+        episode = len(self.episodes)
+        seed = self.episode_seed(episode)
+        start = time.perf_counter()
+        result = run_episode(
+            self.env.system_env, controller or self.policy, seed=seed, params=self.params
+        )
+        wall = time.perf_counter() - start
+        if not math.isfinite(result["return"]):
+            raise RuntimeError(f"episode return is not finite: {result['return']!r}")
+        record = {
+            "episode": episode,
+            "theta": [float(t) for t in theta],
+            "return": float(result["return"]),
+            "crashed": bool(result["crashed"]),
+            "length": int(result["length"]),
+            "episode_seed": seed,
+            "wall_time": wall,
+        }
+        self.episodes.append(record)
+        self.trajectories.append((result["states"], result["actions"]))
+        return record
+
+    def totals(self) -> dict[str, Any]:
+        """Summary of the episodes: best non-crashed return and theta, crashes, times."""
+        ok = [e for e in self.episodes if not e["crashed"]]
+        best = max(ok, key=lambda e: e["return"]) if ok else None
+        return {
+            "episodes": len(self.episodes),
+            "crashes": sum(e["crashed"] for e in self.episodes),
+            "best_return": best["return"] if best else None,
+            "best_episode": best["episode"] if best else None,
+            "best_theta": best["theta"] if best else None,
+            "wall_time": sum(e["wall_time"] for e in self.episodes),
+            "tuner_time": sum(e.get("tuner_time", 0.0) for e in self.episodes),
+        }
+
+    def close(self) -> None:
+        self.env.close()

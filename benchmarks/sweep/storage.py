@@ -1,0 +1,107 @@
+"""The results folder of a sweep: one JSON record per finished trial.
+
+Layout::
+
+    RESULTS/
+      trials/<system>-<tuner>-<instance>-s<seed>-b<budget>-<trial id>.json
+      tensorboard/<same name>/       (written from the records, see benchmarks.report)
+      report.md, *.png, report.json  (ampc-bench report)
+
+Every record is written atomically (temporary file + rename, see
+:func:`ampc_agent.dataset.storage.atomic_write_bytes`) by the process that drives the sweep, so a
+killed sweep leaves whole records or none, and a rerun skips every trial whose record
+says ``"status": "done"``. Trials that raised are stored with ``"status": "error"``
+and are run again by a rerun (their record is then replaced).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from ampc_agent.dataset.storage import atomic_write_bytes
+
+__all__ = ["ResultStore", "TIMING_KEYS", "code_versions", "without_timing"]
+
+#: Keys that differ between two runs of the same trial (times, host, versions).
+TIMING_KEYS = ("wall_time", "tuner_time", "started", "finished", "host", "versions", "worker")
+
+
+class ResultStore:
+    """Read and write the trial records of one results folder.
+
+    Args:
+        root: The results folder (created on first write).
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.trials_dir = self.root / "trials"
+
+    def path(self, name: str) -> Path:
+        """File of the trial named ``name`` (see :attr:`TrialConfig.name`)."""
+        return self.trials_dir / f"{name}.json"
+
+    def write(self, record: dict[str, Any]) -> Path:
+        """Write one record atomically (replacing an earlier record of the same trial)."""
+        path = self.path(record["name"])
+        # Compact: a 50-episode record is ~15 kB instead of ~40 kB indented.
+        atomic_write_bytes(path, (json.dumps(record, separators=(",", ":")) + "\n").encode())
+        return path
+
+    def records(self, status: str | None = "done") -> list[dict[str, Any]]:
+        """All records (with ``status`` if given), sorted by file name."""
+        out = []
+        if not self.trials_dir.is_dir():
+            return out
+        for path in sorted(self.trials_dir.glob("*.json")):
+            record = json.loads(path.read_text())
+            if status is None or record.get("status") == status:
+                out.append(record)
+        return out
+
+    def status(self) -> dict[str, str]:
+        """``{trial id: status}`` of every stored record."""
+        return {r["trial_id"]: r["status"] for r in self.records(status=None)}
+
+
+def without_timing(record: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``record`` without the keys that vary between identical runs."""
+
+    def strip(obj: Any) -> Any:
+        if isinstance(obj, dict):
+            return {k: strip(v) for k, v in obj.items() if k not in TIMING_KEYS}
+        if isinstance(obj, list):
+            return [strip(v) for v in obj]
+        return obj
+
+    return strip(copy.deepcopy(record))
+
+
+def code_versions() -> dict[str, Any]:
+    """Git commit of the code (and whether the tree had local changes) and the versions
+    of Python and the main libraries, stored in every record of a sweep."""
+    from benchmarks.machine import machine_info
+
+    info = machine_info()
+    versions = {k: v for k, v in info.items() if k not in ("date", "cores", "cpu", "os")}
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        versions["git_commit"] = commit or None
+        versions["git_dirty"] = bool(dirty)
+    except (OSError, subprocess.SubprocessError):
+        versions["git_commit"] = None
+    return versions
