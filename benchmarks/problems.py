@@ -106,7 +106,7 @@ def get_problem(name: str) -> Problem:
 def _branin() -> Problem:
     fn = Branin(negate=True)
     lo, up = _bounds(fn)
-    return Problem("branin", fn, lo, up, (lo + up) / 2.0, -float(fn.optimal_value))
+    return Problem("branin", fn, lo, up, (lo + up) / 2.0, float(fn.optimal_value))
 
 
 def _hartmann6(crash: bool = False) -> Problem:
@@ -114,7 +114,7 @@ def _hartmann6(crash: bool = False) -> Problem:
     lo, up = _bounds(fn)
     name = "hartmann6_crash" if crash else "hartmann6"
     region = _in_crash_ball if crash else (lambda theta: False)
-    return Problem(name, fn, lo, up, np.full(6, 0.5), -float(fn.optimal_value), region)
+    return Problem(name, fn, lo, up, np.full(6, 0.5), float(fn.optimal_value), region)
 
 
 PROBLEMS: dict[str, Callable[[], Problem]] = {
