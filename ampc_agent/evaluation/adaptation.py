@@ -166,7 +166,7 @@ def parameter_sweeps(
         rec = {"name": name, "values": values.tolist()}
         for k in ("adapted", "unadapted", "taylor"):
             if k in err:
-                rec[k] = err[k].mean(axis=1).tolist()
+                rec[k] = np.nanmean(err[k], axis=1).tolist()
         records.append(rec)
     return records
 
@@ -229,7 +229,7 @@ def error_by_distance(
             continue
         row: dict[str, float] = {"lo": float(lo), "hi": float(hi), "n_theta": int(sel.sum())}
         for k, e in errors.items():
-            row[f"{k}_mean"] = float(e[sel].mean())
-            row[f"{k}_median"] = float(np.median(e[sel]))
+            row[f"{k}_mean"] = float(np.nanmean(e[sel]))
+            row[f"{k}_median"] = float(np.nanmedian(e[sel]))
         rows.append(row)
     return rows

@@ -1,0 +1,183 @@
+"""Write an evaluation report as JSON, Markdown and a PNG figure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["write_report", "markdown_report", "plot_report"]
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{digits}g}" if abs(v) < 1e4 else f"{v:.3e}"
+    return str(v)
+
+
+def markdown_report(report: dict[str, Any], title: str = "AMPC evaluation: cartpole") -> str:
+    """Markdown tables of an :func:`~ampc_agent.evaluation.cartpole.evaluate_cartpole` report."""
+    acc, cl, ad = report["accuracy"], report["closed_loop"], report["adaptation"]
+    names = report["theta_names"]
+    lines = [f"# {title}", ""]
+    if "header" in report:
+        lines += [report["header"], ""]
+    lines += [
+        "## Closed loop, nominal MuJoCo cart-pole",
+        "",
+        f"{cl['n_starts']} start states from the env's start distribution (seeds "
+        f"{cl['seed']}..{cl['seed'] + cl['n_starts'] - 1}); success: no crash and "
+        "|theta| <= 0.25 rad over the last 1 s of the 6 s episode.",
+        "",
+        "| controller | success rate | crash rate | return (mean ± std) | median step time |",
+        "|---|---|---|---|---|",
+    ]
+    for name in ("AMPC", "MPC"):
+        r = cl[name]
+        lines.append(
+            f"| {name} | {r['success_rate']:.2f} | {r['crash_rate']:.2f} | "
+            f"{r['mean_return']:.1f} ± {r['std_return']:.1f} | "
+            f"{1e3 * r['step_seconds_median']:.3f} ms |"
+        )
+    lines += [
+        "",
+        f"AMPC / MPC success ratio: **{cl['success_ratio']:.3f}** (goal >= 0.95). "
+        f"Failed MPC solves in closed loop: {cl.get('mpc_failed_solves', 0)}.",
+        "",
+        "## Held-out accuracy",
+        "",
+        f"{acc['n']} test samples never seen in training.",
+        "",
+        "| quantity | value |",
+        "|---|---|",
+        f"| pi RMSE (clipped) | {acc['pi_rmse']:.4f} N |",
+        f"| pi MAE (clipped) | {acc['pi_mae']:.4f} N |",
+        f"| pi R^2 | {acc['pi_r2']:.4f} |",
+        f"| J R^2 (all entries) | {acc['jacobian_r2']:.4f} |",
+    ]
+    for n in names:
+        lines.append(
+            f"| J R^2 / RMSE, {n} | {acc['jacobian_r2_per_parameter'][n]:.3f} / "
+            f"{acc['jacobian_rmse_per_parameter'][n]:.4g} |"
+        )
+    lines += [
+        "",
+        "## Adaptation: action error against the MPC solved at theta",
+        "",
+        f"{ad['n_thetas']} thetas inside the bounds x {ad['n_states']} held-out states. "
+        "Distance d = ||(theta - theta_nom) / (theta_upper - theta_lower)||_2. Errors are "
+        "mean |u - u_MPC(x, theta)| in N; *adapted* = clip(pi + J (theta - theta_nom)), "
+        "*unadapted* = clip(pi), *exact Taylor* = the same step with the MPC's own labels "
+        "(linearisation error without network error). "
+        f"AMPC error at theta_nom: {ad['nominal_error']:.3f} N.",
+        "",
+        "| d | n theta | adapted mean | unadapted mean | exact Taylor mean | adapted median "
+        "| unadapted median |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in ad["table"]:
+        lines.append(
+            f"| {r['lo']:.2f}-{r['hi']:.2f} | {r['n_theta']} | {r['adapted_mean']:.3f} | "
+            f"{r['unadapted_mean']:.3f} | {r['taylor_mean']:.3f} | {r['adapted_median']:.3f} "
+            f"| {r['unadapted_median']:.3f} |"
+        )
+    ins = ad.get("inside_tuning_box", {})
+    if ins.get("n_theta"):
+        lines += [
+            "",
+            f"Of the random thetas, {ins['n_theta']} fall inside the recommended tuning box: "
+            f"mean error adapted {_fmt(ins['adapted_mean'])} N, unadapted "
+            f"{_fmt(ins['unadapted_mean'])} N, exact Taylor {_fmt(ins['taylor_mean'])} N.",
+        ]
+    lines += [
+        "",
+        "## Recommended tuning range",
+        "",
+        f"Rule: {report['tuning_rule']}.",
+        "",
+        "| parameter | theta_lower | tuning_lower | nominal | tuning_upper | theta_upper |",
+        "|---|---|---|---|---|---|",
+    ]
+    for j, n in enumerate(names):
+        lines.append(
+            f"| {n} | {_fmt(report['theta_lower'][j])} | **{_fmt(report['tuning_lower'][j])}** "
+            f"| {_fmt(report['theta_nominal'][j])} | **{_fmt(report['tuning_upper'][j])}** | "
+            f"{_fmt(report['theta_upper'][j])} |"
+        )
+    lines += ["", "### One-at-a-time sweeps (mean action error in N)", ""]
+    for s in report["sweeps"]:
+        lines.append(
+            f"**{s['name']}**: "
+            + "; ".join(
+                f"{_fmt(v)}: {a:.3f} vs {u:.3f}"
+                for v, a, u in zip(s["values"], s["adapted"], s["unadapted"], strict=True)
+            )
+            + " (adapted vs unadapted)"
+        )
+        lines.append("")
+    secs = report.get("seconds", {})
+    if secs:
+        lines += ["Wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in secs.items()), ""]
+    return "\n".join(lines)
+
+
+def plot_report(report: dict[str, Any], path: str | Path) -> Path:
+    """PNG: error vs distance, and one panel per parameter sweep."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ad, sweeps = report["adaptation"], report["sweeps"]
+    n_panels = 1 + len(sweeps)
+    cols = 4
+    rows = int(np.ceil(n_panels / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
+    ax = axes[0, 0]
+    d = np.asarray(ad["distance"])
+    styles = {
+        "adapted": ("C0", "adapted AMPC"),
+        "unadapted": ("C3", "unadapted pi(x)"),
+        "taylor": ("C2", "exact Taylor (MPC labels)"),
+    }
+    for k, (c, label) in styles.items():
+        ax.scatter(d, ad[f"{k}_per_theta"], s=10, color=c, alpha=0.5, label=label)
+        mids = [(r["lo"] + r["hi"]) / 2 for r in ad["table"]]
+        ax.plot(mids, [r[f"{k}_mean"] for r in ad["table"]], color=c)
+    ax.set_xlabel("||theta - theta_nom|| (range-normalised)")
+    ax.set_ylabel("mean |u - u_MPC(theta)| (N)")
+    ax.set_title("action error vs distance")
+    ax.legend(fontsize=7)
+    lo, hi = np.asarray(report["tuning_lower"]), np.asarray(report["tuning_upper"])
+    for j, s in enumerate(sweeps):
+        ax = axes[(j + 1) // cols, (j + 1) % cols]
+        v = np.asarray(s["values"])
+        for k, (c, label) in styles.items():
+            if k in s:
+                ax.plot(v, s[k], "o-", color=c, ms=3, label=label)
+        ax.axvspan(lo[j], hi[j], color="0.9", zorder=0, label="tuning range")
+        ax.axvline(report["theta_nominal"][j], color="k", lw=0.8, ls=":")
+        ax.set_title(s["name"], fontsize=9)
+        ax.set_ylabel("error (N)", fontsize=8)
+    for k in range(n_panels, rows * cols):
+        axes[k // cols, k % cols].axis("off")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def write_report(report: dict[str, Any], out_dir: str | Path, name: str = "eval_cartpole") -> dict:
+    """Write ``{name}.json``, ``{name}.md`` and ``{name}.png`` under ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / f"{name}.json", "md": out / f"{name}.md", "png": out / f"{name}.png"}
+    paths["json"].write_text(json.dumps(report, indent=1) + "\n")
+    paths["md"].write_text(markdown_report(report))
+    plot_report(report, paths["png"])
+    return paths
