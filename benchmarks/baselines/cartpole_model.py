@@ -23,7 +23,7 @@ import numpy as np
 
 from ampc_envs.cartpole.params import CONTROL_DT, FORCE_LIMIT, GRAVITY, PHYSICS_DT
 
-__all__ = ["FITTED", "ANGLE_DIMS", "derivatives", "predict"]
+__all__ = ["FITTED", "SCALE_FREE", "ANGLE_DIMS", "derivatives", "predict"]
 
 #: Parameters of the model that identification fits (the rest of the params class,
 #: delay and noise, is not part of the equations).
@@ -35,6 +35,9 @@ FITTED = (
     "pivot_damping",
     "actuator_gain",
 )
+#: Parameters that can all be multiplied by one factor without changing the motion
+#: (divide both equations by it): data fix their ratios, not their scale.
+SCALE_FREE = ("cart_mass", "pole_mass", "cart_friction", "pivot_damping", "actuator_gain")
 #: State entries that are angles (residuals wrapped to (-pi, pi]).
 ANGLE_DIMS = (1,)
 

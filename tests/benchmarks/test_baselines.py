@@ -1,0 +1,54 @@
+"""Baselines: the identification model is the env's physics, and least squares finds it."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import ampc_envs  # noqa: F401
+from ampc_envs.cartpole import CartpoleParams
+from ampc_envs.tuning import run_episode
+from benchmarks.baselines import cartpole_model
+from benchmarks.baselines.sysid import identify
+from benchmarks.sweep.systems import PumpAndCentre
+
+MISMATCHED = CartpoleParams().replace(
+    cart_mass=0.6, pole_mass=0.12, pole_length=0.66, cart_friction=0.3, pivot_damping=0.003,
+    actuator_gain=0.85,
+)  # fmt: skip
+
+
+def test_cartpole_model_matches_mujoco():
+    env = gym.make("ampc_envs/CartpoleSwingUp-v0").unwrapped
+    rng = np.random.default_rng(0)
+    states = rng.uniform([-0.5, -np.pi, -1.5, -8.0], [0.5, np.pi, 1.5, 8.0], size=(20, 4))
+    commands = rng.uniform(-14.0, 14.0, size=20).astype(np.float32)  # some saturate at 10 N
+    observed = []
+    for s, u in zip(states, commands, strict=True):
+        env.reset(seed=0, options={"params": MISMATCHED, "state": s})
+        observed.append(env.step(np.array([u]))[0])
+    predicted = cartpole_model.predict(states, commands, MISMATCHED.to_dict())
+    error = predicted - np.array(observed)
+    error[:, 1] = np.mod(error[:, 1] + np.pi, 2 * np.pi) - np.pi
+    assert np.abs(error).max() < 1e-6
+
+
+@pytest.mark.parametrize("delay", [0, 1])
+def test_least_squares_recovers_the_parameters_and_the_delay(delay):
+    true = MISMATCHED.replace(actuation_delay=delay)
+    env = gym.make("ampc_envs/CartpoleSwingUp-v0")
+    policy = PumpAndCentre()
+    trajectories = []
+    for seed, theta in ((0, [3.0, 4.0]), (1, [5.0, 8.0])):
+        policy.theta = np.array(theta)
+        result = run_episode(env, policy, seed=seed, params=true)
+        trajectories.append((result["states"], result["actions"]))
+    fit = identify(cartpole_model, trajectories, CartpoleParams().to_dict())
+    p = fit["params"]
+    assert fit["delay"] == delay
+    assert p["pole_length"] == pytest.approx(true.pole_length, rel=1e-3)
+    # Masses, damping and gain are identifiable only up to one common scale.
+    for name in ("cart_mass", "pole_mass", "cart_friction"):
+        ratio, true_ratio = p[name] / p["actuator_gain"], getattr(true, name) / true.actuator_gain
+        assert ratio == pytest.approx(true_ratio, rel=1e-2), name

@@ -1,0 +1,143 @@
+"""Sweeps are resumable, deterministic and survive failing trials (real trials, no mocks).
+
+The trials use the ``cartpole-pump`` system (MuJoCo cart-pole with a two-gain
+energy-pump controller, no weights needed) and the random-search tuner, with budgets
+of a few episodes, so the whole file runs in well under a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks.sweep import ResultStore, SweepConfig, TrialConfig, run_sweep, without_timing
+from benchmarks.sweep.config import load_sweep_config, parse_seeds, resolve_instance
+from benchmarks.sweep.runner import run_trial
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def comparable(store: ResultStore) -> dict[str, dict]:
+    return {r["trial_id"]: without_timing(r) for r in store.records(status=None)}
+
+
+def test_trial_id_is_a_hash_of_the_whole_config():
+    a = TrialConfig("cartpole-pump", "random", "hardware-like", seed=3, budget=5)
+    same = TrialConfig("cartpole-pump", "random", "hardware-like", seed=3, budget=5)
+    assert a.trial_id == same.trial_id and len(a.trial_id) == 12
+    changed = [
+        TrialConfig("cartpole-pump", "random", "hardware-like", seed=4, budget=5),
+        TrialConfig("cartpole-pump", "random", "hardware-like", seed=3, budget=6),
+        TrialConfig("cartpole-pump", "random", "nominal", seed=3, budget=5),
+        TrialConfig("cartpole-pump", "cmaes", "hardware-like", seed=3, budget=5),
+        TrialConfig("cartpole-pump", "random", "hardware-like", 3, 5, options={"a": 1}),
+    ]
+    assert len({a.trial_id, *(c.trial_id for c in changed)}) == 6
+    assert a.name.endswith(a.trial_id) and a.name.startswith(
+        "cartpole-pump-random-hardware-like-s3-b5"
+    )
+
+
+def test_sweep_expands_the_product_and_reads_yaml(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(
+        "systems: cartpole-pump\ntuners: [random, nominal]\ninstances: [hardware-like, random-1]\n"
+        "seeds: 0-2\nbudgets: [3, 5]\noptions: {random: {}}\n"
+    )
+    config = load_sweep_config(path, {"seeds": "4", "budgets": None})
+    assert config.seeds == [0, 1, 2, 3] and config.budgets == [3, 5]
+    assert len(config.trials()) == 1 * 2 * 2 * 4 * 2
+    assert parse_seeds("0,3,5-6") == [0, 3, 5, 6] and parse_seeds(3) == [0, 1, 2]
+    path.write_text("tuner: random\n")
+    with pytest.raises(ValueError, match=r"unknown sweep keys \['tuner'\]"):
+        load_sweep_config(path, {})
+    with pytest.raises(ValueError, match=r"unknown tuner 'bo'"):
+        TrialConfig("cartpole-pump", "bo", "nominal", 0, 5)
+    with pytest.raises(ValueError, match=r"unknown system 'segway'"):
+        TrialConfig("segway", "random", "nominal", 0, 5)
+
+
+def test_random_instances_are_drawn_from_the_default_ranges_with_their_seed():
+    from ampc_envs.cartpole import CartpoleParams
+
+    a = resolve_instance(CartpoleParams, "random-7", seed=0)
+    assert a == resolve_instance(CartpoleParams, "random-7", seed=99)  # same system for all seeds
+    assert a == resolve_instance(CartpoleParams, "random", seed=7)  # "random": k = trial seed
+    assert a != resolve_instance(CartpoleParams, "random-8", seed=0)
+    for name, (low, high) in CartpoleParams.default_ranges.items():
+        assert low <= getattr(a, name) <= high
+
+
+def test_same_seed_same_numbers_and_the_tuner_starts_at_nominal():
+    trial = TrialConfig("cartpole-pump", "random", "hardware-like", seed=1, budget=3)
+    first, second = run_trial(trial.to_dict()), run_trial(trial.to_dict())
+    assert first["status"] == "done", first.get("traceback")
+    assert without_timing(first) == without_timing(second)
+    nominal = run_trial(TrialConfig("cartpole-pump", "nominal", "hardware-like", 1, 3).to_dict())
+    assert nominal["episodes"][0]["theta"] == first["episodes"][0]["theta"] == [3.0, 4.0]
+    assert nominal["episodes"][0]["return"] == first["episodes"][0]["return"]
+    assert [e["episode_seed"] for e in first["episodes"]] == [1, 1, 1]  # fixed episode seed
+    thetas = {tuple(e["theta"]) for e in first["episodes"]}
+    assert len(thetas) == 3  # the tuner moved
+
+
+def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
+    store = ResultStore(tmp_path / "results")
+    good = [TrialConfig("cartpole-pump", "random", "hardware-like", s, 3) for s in (0, 1)]
+    # A non-physical instance: CartpoleParams refuses it inside the worker.
+    bad = TrialConfig("cartpole-pump", "random", {"pole_mass": -0.1}, 0, 3)
+    summary = run_sweep([good[0], bad, good[1]], store, workers=2, progress=False)
+    assert summary.done == 2 and len(summary.errors) == 1
+    records = {r["trial_id"]: r for r in store.records(status=None)}
+    assert records[bad.trial_id]["status"] == "error"
+    assert "CartpoleParams.pole_mass must be > 0" in records[bad.trial_id]["error"]
+    assert "Traceback" in records[bad.trial_id]["traceback"]
+    assert all(records[t.trial_id]["status"] == "done" for t in good)
+    # A rerun skips the finished trials and tries the failed one again.
+    again = run_sweep([good[0], bad, good[1]], store, workers=2, progress=False)
+    assert again.skipped == 2 and len(again.errors) == 1 and again.done == 0
+
+
+def test_a_killed_sweep_resumes_to_the_results_of_an_uninterrupted_one(tmp_path):
+    sweep = ["--systems", "cartpole-pump", "--tuners", "random", "--seeds", "10"]
+    sweep += ["--budgets", "5", "--workers", "2", "--no-report"]
+    killed = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "benchmarks.cli", "sweep", *sweep, "--results", str(killed)]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    try:
+        while not list((killed / "trials").glob("*.json")):
+            assert proc.poll() is None, "the sweep ended before it could be killed"
+            assert time.time() < deadline, "no record appeared within 2 minutes"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its worker processes
+        proc.wait()
+    store = ResultStore(killed)
+    before = len(store.records(status=None))
+    assert 0 < before < 10, f"kill came too late or too early: {before} records"
+    for path in (killed / "trials").glob("*.json"):
+        json.loads(path.read_text())  # every record on disk is whole
+
+    config = SweepConfig(
+        systems=["cartpole-pump"], tuners=["random"], seeds=list(range(10)), budgets=[5]
+    )
+    resumed = run_sweep(config.trials(), store, workers=2, progress=False)
+    assert resumed.skipped == before and resumed.done == 10 - before
+    fresh = ResultStore(tmp_path / "fresh")
+    run_sweep(config.trials(), fresh, workers=2, progress=False)
+    assert comparable(store) == comparable(fresh)
+    assert len(comparable(fresh)) == 10
