@@ -112,20 +112,27 @@ def wheelbot_ode(x, u, p):
 
     Args:
         x: 10 states ``[psi, phi, theta, psi_dot, phi_dot, theta_dot, q_W, q_R, omega_W,
-            omega_R]`` in rad and rad/s (casadi SX or MX column).
+            omega_R]`` in rad and rad/s (casadi SX or MX column, for example an acados
+            model's ``x``).
         u: Applied torques ``[tau_W, tau_R]`` in N m (wheel on body, positive spins the
             wheel positively).
         p: The 11 adaptable parameters in :data:`ADAPTABLE` order (SI units).
 
     Returns:
-        ``x_dot``, a 10x1 expression of the same symbolic type.
+        ``x_dot``, a 10x1 expression of the same symbolic type (SX arguments give an
+        inlined SX expression).
     """
+    return dynamics_function()(x, u, p)
+
+
+def _derive_ode(x: ca.SX, u: ca.SX, p: ca.SX) -> ca.SX:
+    """Kane's equations for purely symbolic SX ``x``, ``u``, ``p`` (see the module doc)."""
     q = ca.vertcat(x[0], x[1], x[2], x[6], x[7])
     s = ca.vertcat(x[3], x[4], x[5], x[8], x[9])
     fric_magn, fric_slope = p[9], p[10]
     gravity = ca.DM([0, 0, -GRAVITY])
 
-    mass = ca.SX.zeros(5, 5) if isinstance(x, ca.SX) else ca.MX.zeros(5, 5)
+    mass = ca.SX.zeros(5, 5)
     force = ca.vertcat(-fric_magn * ca.tanh(fric_slope * x[3]), 0, 0, u[0], u[1])
     for m, inertia, v, w, _ in _kinematics(x, p):
         jv, jw = ca.jacobian(v, s), ca.jacobian(w, s)
@@ -145,7 +152,7 @@ def wheelbot_ode(x, u, p):
 def dynamics_function() -> ca.Function:
     """The casadi function ``f(x[10], u[2], p[11]) -> x_dot[10]`` (SX, built once)."""
     x, u, p = ca.SX.sym("x", NX), ca.SX.sym("u", NU), ca.SX.sym("p", NP)
-    return ca.Function("wheelbot_f", [x, u, p], [wheelbot_ode(x, u, p)], ["x", "u", "p"], ["xdot"])
+    return ca.Function("wheelbot_f", [x, u, p], [_derive_ode(x, u, p)], ["x", "u", "p"], ["xdot"])
 
 
 @functools.cache
@@ -162,7 +169,7 @@ def energy_function() -> ca.Function:
 @functools.cache
 def _jacobian_function() -> ca.Function:
     x, u, p = ca.SX.sym("x", NX), ca.SX.sym("u", NU), ca.SX.sym("p", NP)
-    f = wheelbot_ode(x, u, p)
+    f = _derive_ode(x, u, p)
     return ca.Function("wheelbot_AB", [x, u, p], [ca.jacobian(f, x), ca.jacobian(f, u)])
 
 

@@ -25,7 +25,8 @@ that does work on yaw only). Its viscous slope, ``fric_magn * fric_slope / I_z``
 of order 1000 1/s, is stiff even for the 0.5 ms step, so the torque is applied with an
 exponential-Euler factor ``(1 - exp(-h k)) / (h k)`` that makes the decoupled yaw
 mode at upright decay exactly as the ODE's (explicit Euler would overshoot through
-zero at the high end of the randomization ranges).
+zero at the high end of the randomization ranges). The friction acts only while the tyre
+touches the floor.
 
 :func:`apply_params` writes a parameter instance into an existing model, always from
 the full parameter set (never relative to the current model), so instances never
@@ -246,6 +247,9 @@ def set_state(
 def step(model: mujoco.MjModel, data: mujoco.MjData, params: WheelbotParams, nstep: int) -> None:
     """Advance ``nstep`` physics steps, applying the yaw friction before each.
 
+    The friction acts only while the tyre touches the floor (in the air the motors'
+    torques are internal and the angular momentum is conserved).
+
     The friction ``tau = -fric_magn tanh(fric_slope psi_dot)`` is a generalized force on
     yaw alone; as a torque on the body it is ``tau A e_z / cos(phi)``, which in body
     coordinates is ``tau (r20, 0, r22) / cos(phi)^2`` with ``r2j`` the bottom row of
@@ -267,7 +271,8 @@ def step(model: mujoco.MjModel, data: mujoco.MjData, params: WheelbotParams, nst
         # Exponential Euler on the friction's own stiffness k = magn slope sech^2 / I.
         hk = h * magn * slope * (1.0 - t * t) / inertia
         factor = (1.0 - math.exp(-hk)) / hk if hk > 1e-9 else 1.0
-        tau = -magn * t * factor / cos2_phi
+        # Ground friction needs ground contact (found by the previous step's collision).
+        tau = -magn * t * factor / cos2_phi if data.ncon else 0.0
         qfrc[3] = tau * r20
         qfrc[5] = tau * r22
         mujoco.mj_step(model, data)
