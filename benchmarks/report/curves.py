@@ -13,6 +13,9 @@ Definitions (used by the tables, the plots and TensorBoard alike):
 - **normalised score** = (best-so-far - nominal) / (oracle - nominal): 0 = nominal
   AMPC, 1 = oracle. Undefined (NaN) when oracle - nominal < 1e-9.
 - **crash rate** at ``b``: crashed episodes / episodes run among the first ``b``.
+- **true-theta**: the AMPC at the true physical parameters (the oracle's first
+  episode); **mpc-true**: the full MPC at the true physical parameters, one episode.
+  Both are flat references, like nominal and oracle.
 """
 
 from __future__ import annotations

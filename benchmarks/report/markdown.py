@@ -30,7 +30,7 @@ def headline(system_summary: dict[str, Any], budget: int = 20) -> str:
     scored = [
         (m, r["score"][budget]["median"])
         for m, r in rows.items()
-        if m not in ("nominal", "oracle", "true-theta")
+        if m not in ("nominal", "oracle", "true-theta", "mpc-true")
         and budget in r["score"]
         and math.isfinite(r["score"][budget]["median"])
     ]

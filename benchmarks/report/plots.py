@@ -22,9 +22,10 @@ _COLORS = {
     "sysid": "tab:brown",
     "nominal": "gray",
     "true-theta": "tab:olive",
+    "mpc-true": "tab:red",
     "oracle": "black",
 }
-_FLAT = ("nominal", "true-theta", "oracle")
+_FLAT = ("nominal", "true-theta", "mpc-true", "oracle")
 
 
 def plot_system(

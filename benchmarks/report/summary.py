@@ -21,9 +21,10 @@ __all__ = ["BUDGETS", "METHOD_ORDER", "curves", "summarise"]
 
 #: Budgets (episodes) of the report's tables.
 BUDGETS = (5, 10, 20, 50)
-#: Row order: tuners, then the baselines; ``true-theta`` is the oracle's episode 0
-#: (the AMPC at the true physical parameters).
-METHOD_ORDER = (*TUNERS, "nominal", "sysid", "true-theta", "oracle")
+#: Row order: tuners, then the baselines. From the oracle records: ``true-theta`` is
+#: the oracle's episode 0 (the AMPC at the true physical parameters), ``mpc-true`` the
+#: full MPC at the true physical parameters (one episode).
+METHOD_ORDER = (*TUNERS, "nominal", "sysid", "true-theta", "mpc-true", "oracle")
 
 
 def curves(
@@ -50,16 +51,22 @@ def _is_oracle(record: dict[str, Any]) -> bool:
     return record["config"]["tuner"] == "oracle"
 
 
-def _true_theta_records(oracle_records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The oracle's episode 0 (AMPC at the true parameters) as one-episode records."""
+def _reference_records(
+    oracle_records: Sequence[dict[str, Any]], method: str
+) -> list[dict[str, Any]]:
+    """One-episode records of the references inside the oracle records: ``true-theta``
+    (the oracle's episode 0) or ``mpc-true`` (its ``extra["mpc_true"]``)."""
     out = []
     for r in oracle_records:
-        if r["episodes"]:
-            first = r["episodes"][0]
+        if method == "true-theta":
+            first = r["episodes"][0] if r["episodes"] else None
+        else:
+            first = r.get("extra", {}).get("mpc_true")
+        if first:
             out.append(
                 {
                     **r,
-                    "config": {**r["config"], "tuner": "true-theta"},
+                    "config": {**r["config"], "tuner": method},
                     "episodes": [first],
                     "wall_time": first["wall_time"],
                     "totals": {"tuner_time": 0.0},
@@ -88,8 +95,10 @@ def summarise(
     out: dict[str, Any] = {"budgets": list(budgets), "systems": {}}
     for system in sorted(by_system):  # systems without any finished trial: errors only
         methods = dict(by_system.get(system, {}))
-        if "oracle" in methods:
-            methods["true-theta"] = _true_theta_records(methods["oracle"])
+        for reference in ("true-theta", "mpc-true"):
+            rs = _reference_records(methods.get("oracle", []), reference)
+            if rs:
+                methods[reference] = rs
         system_records = [r for rs in by_system.get(system, {}).values() for r in rs]
         max_budget = max((r["config"]["budget"] for r in system_records), default=0)
         shown = [b for b in budgets if b <= max_budget]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SYSTEMS", "SystemEntry", "PumpAndCentre", "get_system"]
+__all__ = ["SYSTEMS", "SystemEntry", "PumpAndCentre", "get_system", "load_object"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class SystemEntry:
         policy: ``"module:callable"`` returning a fresh controller with ``theta_names``,
             ``theta_nominal``, ``tuning_lower``/``tuning_upper`` and settable ``theta``.
         policy_args: Positional arguments of the callable.
+        mpc: ``"module:callable"`` returning the system's parametric MPC (``mpc(x, theta)``,
+            ``reset()``, ``theta_spec``), run by the oracle as a reference; ``None``: none.
         description: One line for ``--help`` and the report.
     """
 
@@ -35,12 +37,25 @@ class SystemEntry:
     env_id: str
     policy: str
     policy_args: tuple[Any, ...] = field(default_factory=tuple)
+    mpc: str | None = None
     description: str = ""
 
     def make_policy(self) -> Any:
         """Import and build the controller (in the process that runs the trial)."""
-        module, _, attr = self.policy.partition(":")
-        return getattr(importlib.import_module(module), attr)(*self.policy_args)
+        return load_object(self.policy)(*self.policy_args)
+
+    def make_mpc(self) -> Any:
+        """Import and build the system's MPC, or ``None`` if it has none."""
+        return load_object(self.mpc)() if self.mpc else None
+
+
+def load_object(path: str) -> Any:
+    """The object at ``"package.module:Name.attr"``."""
+    module, _, attrs = path.partition(":")
+    obj: Any = importlib.import_module(module)
+    for attr in attrs.split("."):
+        obj = getattr(obj, attr)
+    return obj
 
 
 class PumpAndCentre:
@@ -74,6 +89,7 @@ SYSTEMS: dict[str, SystemEntry] = {
             "ampc_envs/CartpoleSwingUp-v0",
             "ampc_agent.policy:load_shipped_policy",
             ("cartpole",),
+            "ampc_agent.mpc:ParametricMPC.cartpole",
             "cart-pole swing-up, shipped parameter-adaptive AMPC",
         ),
         SystemEntry(
@@ -81,6 +97,7 @@ SYSTEMS: dict[str, SystemEntry] = {
             "ampc_envs/CartpoleSwingUp-v0",
             "benchmarks.sweep.systems:PumpAndCentre",
             (),
+            None,
             "cart-pole swing-up, two-gain energy-pump controller (tests, smoke sweeps)",
         ),
         SystemEntry(
@@ -88,6 +105,7 @@ SYSTEMS: dict[str, SystemEntry] = {
             "ampc_envs/WheelbotYaw-v0",
             "ampc_agent.policy:load_shipped_policy",
             ("wheelbot",),
+            None,
             "Mini Wheelbot yaw, shipped AMPC (needs its env and weights)",
         ),
     )
