@@ -52,3 +52,33 @@ def test_least_squares_recovers_the_parameters_and_the_delay(delay):
     for name in ("cart_mass", "pole_mass", "cart_friction"):
         ratio, true_ratio = p[name] / p["actuator_gain"], getattr(true, name) / true.actuator_gain
         assert ratio == pytest.approx(true_ratio, rel=1e-2), name
+
+
+def test_oracle_starts_at_the_true_parameters_and_runs_the_true_mpc(monkeypatch):
+    import dataclasses
+
+    from ampc_agent.mpc import CARTPOLE_THETA
+    from benchmarks.sweep import TrialConfig, systems
+    from benchmarks.sweep.runner import run_trial
+
+    # The pump controller has no physical theta (true-theta = nominal) but the system
+    # has the acados MPC: register it under a test name, in this process only.
+    entry = dataclasses.replace(
+        systems.SYSTEMS["cartpole-pump"],
+        name="cartpole-pump-mpc",
+        mpc="ampc_agent.mpc:ParametricMPC.cartpole",
+    )
+    monkeypatch.setitem(systems.SYSTEMS, entry.name, entry)
+    trial = TrialConfig(entry.name, "oracle", "hardware-like", 0, 5, options={"episodes": 6})
+    record = run_trial(trial.to_dict())
+    assert record["status"] == "done", record.get("traceback")
+    assert len(record["episodes"]) == 6  # the oracle's own episode count, not the budget
+    assert record["episodes"][0]["theta"] == [3.0, 4.0]  # no physical entries to set
+    mpc = record["extra"]["mpc_true"]
+    hardware = CartpoleParams.named("hardware-like").to_dict()
+    physical = {
+        n: v for n, v in zip(CARTPOLE_THETA.names, mpc["theta"], strict=True) if n in hardware
+    }
+    assert physical == {n: hardware[n] for n in physical} and len(physical) >= 4
+    # The MPC that knows the system swings the pole up and keeps it: far above the pump.
+    assert not mpc["crashed"] and mpc["return"] > 150 > record["totals"]["best_return"]
