@@ -100,6 +100,11 @@ def run(args: argparse.Namespace) -> int:
     system = dataset.metadata.get("system")
     if system is not None and system != args.system:
         raise SystemExit(f"dataset {args.dataset} is for system {system!r}, not {args.system!r}")
+    if dataset.metadata.get("complete") is False and not args.allow_incomplete:
+        raise SystemExit(
+            f"dataset {args.dataset} is incomplete (its generation has not finished); "
+            "pass --allow-incomplete to train on it anyway"
+        )
     logdir = args.logdir or f"runs/train-{args.system}-{time.strftime('%Y%m%d-%H%M%S')}"
     print(
         f"dataset {args.dataset}: {len(dataset)} samples, fingerprint "

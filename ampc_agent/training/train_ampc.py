@@ -90,11 +90,19 @@ class TrainingResult:
     seconds: float
 
 
-def _angle_indices(state_names: list[str], config: TrainingConfig) -> tuple[int, ...]:
-    wanted = config.angle_states if config.angle_states is not None else ANGLE_STATE_NAMES
-    unknown = [a for a in (config.angle_states or ()) if a not in state_names]
-    if unknown:
-        raise ValueError(f"angle_states {unknown} are not states of the dataset: {state_names}")
+def _angle_indices(metadata: dict[str, Any], config: TrainingConfig) -> tuple[int, ...]:
+    """States fed as sin/cos: the config's list, else the dataset's periodic states
+    (``state_wrapping``), else the names in :data:`ANGLE_STATE_NAMES`."""
+    state_names = list(metadata["state_names"])
+    if config.angle_states is not None:
+        unknown = [a for a in config.angle_states if a not in state_names]
+        if unknown:
+            raise ValueError(f"angle_states {unknown} are not states of the dataset: {state_names}")
+        wanted = tuple(config.angle_states)
+    elif metadata.get("state_wrapping"):
+        wanted = tuple(metadata["state_wrapping"])
+    else:
+        wanted = ANGLE_STATE_NAMES
     return tuple(i for i, name in enumerate(state_names) if name in wanted)
 
 
@@ -134,7 +142,8 @@ def train_ampc(
     train, val, test = split_indices(len(x), config.test_size, config.val_fraction, config.seed)
 
     state_names = list(meta.get("state_names") or [f"x{i}" for i in range(nx)])
-    features = StateFeatures(nx=nx, angle_indices=_angle_indices(state_names, config))
+    angles = _angle_indices({**meta, "state_names": state_names}, config)
+    features = StateFeatures(nx=nx, angle_indices=angles)
     f = features(x)
     input_lower = np.asarray(meta.get("input_lower", np.full(nu, -np.inf)), dtype=np.float64)
     input_upper = np.asarray(meta.get("input_upper", np.full(nu, np.inf)), dtype=np.float64)
@@ -178,6 +187,7 @@ def train_ampc(
             "fingerprint": dataset.fingerprint,
             "path": dataset_path,
             "n_samples": int(n),
+            "complete": meta.get("complete"),
             "n_used": int(len(x)),
             "n_train": int(len(train)),
             "n_val": int(len(val)),
