@@ -4,9 +4,11 @@ The robot is a free-floating body (MuJoCo free joint) whose frame origin is the
 driving wheel's axle centre. It carries the driving wheel (hinge about the body y
 axis) and, ``2 l_WB`` higher, the reaction wheel (hinge about the body x axis), each
 driven by a torque motor between wheel and body. Only the driving wheel touches
-anything: its tyre is a thin ellipsoid (semi-axes ``r_W``, 0.5 mm, ``r_W``) whose
-lowest point is the knife-edge disc contact of the analytic model to within
-1e-5 relative for the roll angles before a crash; every other geom is visual.
+anything while it balances: its tyre is a thin ellipsoid (semi-axes ``r_W``, 0.5 mm,
+``r_W``) whose lowest point is the knife-edge disc contact of the analytic model to
+within 1e-5 relative for the roll angles before a crash. The frame plates and the
+reaction wheel collide with the floor only (so a fallen robot lies on it); every other
+geom is visual and massless.
 
 Contact (wheel on floor): ``condim=3`` (normal force and Coulomb friction, no
 torsional or rolling friction), elliptic friction cone with ``friction=1.5`` and
@@ -64,6 +66,11 @@ CONTACT_FRICTION = 1.5
 #: start state is placed at this depth so that the contact starts in equilibrium.
 REST_DEPTH = 8.5e-7
 
+#: Bound on cos(roll)^2 in the yaw-friction torque: the yaw-only torque grows as
+#: 1/cos(roll) towards the Euler singularity at |roll| = pi/2; beyond 1.2 rad (the
+#: robot has crashed at 0.9 rad and lies on the floor) it is kept finite.
+_MIN_COS2_PHI = math.cos(1.2) ** 2
+
 _VISUAL_WHEEL_HALF_WIDTH = 0.008
 _REACTION_HALF_WIDTH = 0.005
 
@@ -100,18 +107,21 @@ def build_model(params: WheelbotParams) -> mujoco.MjModel:
   <worldbody>
     <light pos="0 -1 2" dir="0 0.5 -1"/>
     <geom name="floor" type="plane" size="5 5 .1" material="grid" contype="1"
-          conaffinity="1" condim="3" friction="{CONTACT_FRICTION} 0 0"
+          conaffinity="3" condim="3" friction="{CONTACT_FRICTION} 0 0"
           solref="{solref}" solimp="{solimp}"/>
     <body name="body" pos="0 0 {r}">
       <freejoint name="root"/>
       <inertial pos="0 0 {params.l_WB}" mass="1" diaginertia="1 1 1"/>
-      <camera name="side" mode="trackcom" pos="0 -0.5 0.1" xyaxes="1 0 0 0 0.2 1"/>
-      <geom name="frame_left" type="box" pos="0 0.012 0.065" size="0.012 0.002 0.07"
-            rgba=".9 .6 .2 1"/>
-      <geom name="frame_right" type="box" pos="0 -0.012 0.065" size="0.012 0.002 0.07"
-            rgba=".9 .6 .2 1"/>
-      <geom name="battery" type="box" pos="0 0 0.065" size="0.02 0.01 0.025"
+      <camera name="side" mode="trackcom" pos="0.22 -0.38 0.18"
+              xyaxes="0.865 0.501 0 -0.132 0.228 0.965"/>
+      <geom name="frame_left" type="box" pos="0 0.012 0.0525" size="0.012 0.002 0.0575"
+            rgba=".9 .6 .2 1" contype="2"/>
+      <geom name="frame_right" type="box" pos="0 -0.012 0.0525" size="0.012 0.002 0.0575"
+            rgba=".9 .6 .2 1" contype="2"/>
+      <geom name="battery" type="box" pos="0 0 0.06" size="0.01 0.01 0.025"
             rgba=".3 .3 .3 1"/>
+      <geom name="motor_mount" type="box" pos="-0.013 0 0.13" size="0.006 0.014 0.022"
+            rgba=".9 .6 .2 1"/>
       <body name="wheel">
         <joint name="wheel" type="hinge" axis="0 1 0"/>
         <inertial pos="0 0 0" mass="1" diaginertia="1 1 1"/>
@@ -127,7 +137,7 @@ def build_model(params: WheelbotParams) -> mujoco.MjModel:
         <joint name="reaction_wheel" type="hinge" axis="1 0 0"/>
         <inertial pos="0 0 0" mass="1" diaginertia="1 1 1"/>
         <geom name="reaction_visual" type="cylinder" size="{r} {_REACTION_HALF_WIDTH}"
-              zaxis="1 0 0" rgba=".3 .7 .9 1"/>
+              zaxis="1 0 0" rgba=".3 .7 .9 1" contype="2"/>
         <geom name="reaction_spoke" type="box" size="{_REACTION_HALF_WIDTH + 0.001}
               {0.8 * r} 0.004" rgba=".8 .8 .8 1"/>
       </body>
@@ -189,8 +199,8 @@ def get_state(model: mujoco.MjModel, data: mujoco.MjData) -> np.ndarray:
     ``theta`` in (-pi, pi]); their rates follow from the body's angular velocity;
     wheel angles and rates are the hinge joints' (relative to the body).
     """
-    qw, qx, qy, qz = data.qpos[3:7]
-    wx, wy, wz = data.qvel[3:6]  # body-frame angular velocity of the free joint
+    qw, qx, qy, qz, wheel, react = data.qpos[3:9].tolist()
+    wx, wy, wz, wheel_rate, react_rate = data.qvel[3:8].tolist()  # body-frame angular velocity
     r01 = 2 * (qx * qy - qw * qz)
     r11 = 1 - 2 * (qx * qx + qz * qz)
     r20 = 2 * (qx * qz - qw * qy)
@@ -200,14 +210,14 @@ def get_state(model: mujoco.MjModel, data: mujoco.MjData) -> np.ndarray:
     theta = math.atan2(-r20, r22)
     psi = math.atan2(-r01, r11)
     # Angular velocity in the frame A = Rz Rx: w_A = Ry(theta) w_B = [phi_dot,
-    # theta_dot + sin(phi) psi_dot, cos(phi) psi_dot].
+    # theta_dot + sin(phi) psi_dot, cos(phi) psi_dot]. Lying on its side (|phi| = pi/2,
+    # long after a crash) the yaw rate is undefined; it is kept finite.
     ct, st = math.cos(theta), math.sin(theta)
-    psi_dot = (-st * wx + ct * wz) / math.cos(phi)
+    psi_dot = (-st * wx + ct * wz) / max(math.cos(phi), 1e-9)
     phi_dot = ct * wx + st * wz
     theta_dot = wy - math.sin(phi) * psi_dot
-    wheel, react = data.qpos[7], data.qpos[8]
     return np.array(
-        [psi, phi, theta, psi_dot, phi_dot, theta_dot, wheel, react, data.qvel[6], data.qvel[7]]
+        [psi, phi, theta, psi_dot, phi_dot, theta_dot, wheel, react, wheel_rate, react_rate]
     )
 
 
@@ -257,25 +267,28 @@ def step(model: mujoco.MjModel, data: mujoco.MjData, params: WheelbotParams, nst
     roll and pitch axes).
     """
     magn, slope = params.fric_magn, params.fric_slope
-    h = model.opt.timestep
-    inertia = yaw_inertia(params)
+    # h k at sech^2 = 1, for the exponential-Euler factor (see the module docstring).
+    stiffness = model.opt.timestep * magn * slope / yaw_inertia(params)
     qpos, qvel, qfrc = data.qpos, data.qvel, data.qfrc_applied
+    mj_step, tanh, exp = mujoco.mj_step, math.tanh, math.exp
     for _ in range(nstep):
-        qw, qx, qy, qz = qpos[3], qpos[4], qpos[5], qpos[6]
-        r20 = 2 * (qx * qz - qw * qy)
-        r21 = 2 * (qy * qz + qw * qx)
-        r22 = 1 - 2 * (qx * qx + qy * qy)
-        cos2_phi = max(1.0 - r21 * r21, 1e-6)
-        psi_dot = (r20 * qvel[3] + r22 * qvel[5]) / cos2_phi
-        t = math.tanh(slope * psi_dot)
-        # Exponential Euler on the friction's own stiffness k = magn slope sech^2 / I.
-        hk = h * magn * slope * (1.0 - t * t) / inertia
-        factor = (1.0 - math.exp(-hk)) / hk if hk > 1e-9 else 1.0
-        # Ground friction needs ground contact (found by the previous step's collision).
-        tau = -magn * t * factor / cos2_phi if data.ncon else 0.0
-        qfrc[3] = tau * r20
-        qfrc[5] = tau * r22
-        mujoco.mj_step(model, data)
+        if data.ncon:  # ground friction needs ground contact (previous step's collision)
+            qw, qx, qy, qz = qpos[3:7].tolist()
+            wx, _, wz = qvel[3:6].tolist()
+            r20 = 2.0 * (qx * qz - qw * qy)
+            r21 = 2.0 * (qy * qz + qw * qx)
+            r22 = 1.0 - 2.0 * (qx * qx + qy * qy)
+            cos2_phi = max(1.0 - r21 * r21, _MIN_COS2_PHI)
+            t = tanh(slope * (r20 * wx + r22 * wz) / cos2_phi)
+            hk = stiffness * (1.0 - t * t)
+            tau = -magn * t / cos2_phi
+            if hk > 1e-9:
+                tau *= (1.0 - exp(-hk)) / hk
+            qfrc[3] = tau * r20
+            qfrc[5] = tau * r22
+        else:
+            qfrc[3] = qfrc[5] = 0.0
+        mj_step(model, data)
 
 
 def _rot_x(a: float) -> np.ndarray:
