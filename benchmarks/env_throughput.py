@@ -22,7 +22,7 @@ from tqdm import tqdm
 import ampc_envs  # noqa: F401
 from benchmarks.machine import save_result
 
-SYSTEMS = {"cartpole": "ampc_envs/CartpoleSwingUp-v0"}
+SYSTEMS = {"cartpole": "ampc_envs/CartpoleSwingUp-v0", "wheelbot": "ampc_envs/WheelbotYaw-v0"}
 
 
 def _time_raw(env, actions) -> float:
