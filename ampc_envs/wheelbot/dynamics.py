@@ -26,10 +26,11 @@ Derivation (Kane's method, evaluated symbolically with casadi's exact differenti
 This gives ``M(q) s_dot = f(q, s, u)`` with a 5x5 symmetric positive definite mass
 matrix; ``x_dot = [s, M^-1 f]``. The ODE is a casadi expression of ``(x, u, p)``
 with ``p`` the 11 adaptable parameters (:data:`ADAPTABLE`), ready to be an acados
-model's ``f_expl_expr``. Building it takes about 10 ms, so nothing is cached on disk.
+model's ``f_expl_expr``. Building it takes about 40 ms (once per process, cached in
+memory), so nothing is cached on disk.
 
 Note for integrators: at the nominal values the yaw friction's slope
-``fric_magn * fric_slope / I_zz`` is about 850 1/s (a 1.2 ms time constant), a stiff
+``fric_magn * fric_slope / I_zz`` is about 845 1/s (a 1.2 ms time constant), a stiff
 mode; use an implicit integrator or steps below 1 ms for yaw motion.
 """
 
