@@ -13,13 +13,16 @@ name                   d     bounds                 x0           max value
 ``hartmann6_crash``    6     [0, 1]^6               0.5 * ones   3.32237
 =====================  ====  =====================  ===========  ==================
 
-``hartmann6_crash`` is Hartmann-6 with a hidden crash region: every theta in the
-ball of radius :data:`CRASH_RADIUS` around :data:`CRASH_CENTER` crashes (no
-return). The centre lies on the steepest-ascent path from ``x0`` to the global
-optimum, 0.2 along it (return about 1.6 there); the ball holds neither ``x0``
-(distance 0.2) nor the optimum (distance 0.4), so a local method has to go
-around it, as a controller tuned towards aggressive gains has to avoid the
-parameters that throw the pole off the rail.
+``hartmann6_crash`` is Hartmann-6 with a hidden crash region of two parts
+(no return there):
+
+- a ball of radius :data:`CRASH_RADIUS` around :data:`CRASH_CENTER`, on the
+  steepest-ascent path from ``x0`` to the global optimum, 0.2 along it (return
+  about 1.6 there). It holds neither ``x0`` (distance 0.2) nor the optimum
+  (distance 0.4), so a local method has to go around it;
+- the border of the box: any coordinate within :data:`CRASH_MARGIN` of a bound
+  (31 % of the volume), like extreme gains or weights that throw the pole off
+  the rail. The optimum's coordinates lie in [0.15, 0.66].
 
 Example:
     >>> problem = get_problem("hartmann6_crash")
@@ -46,6 +49,7 @@ from ampc_agent.tuners import make_tuner
 
 CRASH_CENTER = np.array([0.43, 0.43, 0.49, 0.40, 0.37, 0.56])
 CRASH_RADIUS = 0.1
+CRASH_MARGIN = 0.03
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,10 @@ class Problem:
         return self.value(theta), False
 
 
-def _in_crash_ball(theta: np.ndarray) -> bool:
-    return bool(np.linalg.norm(theta - CRASH_CENTER) < CRASH_RADIUS)
+def _in_crash_region(theta: np.ndarray) -> bool:
+    in_ball = np.linalg.norm(theta - CRASH_CENTER) < CRASH_RADIUS
+    on_border = np.any(theta < CRASH_MARGIN) or np.any(theta > 1.0 - CRASH_MARGIN)
+    return bool(in_ball or on_border)
 
 
 def _bounds(fn: SyntheticTestFunction) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +119,7 @@ def _hartmann6(crash: bool = False) -> Problem:
     fn = Hartmann(dim=6, negate=True)
     lo, up = _bounds(fn)
     name = "hartmann6_crash" if crash else "hartmann6"
-    region = _in_crash_ball if crash else (lambda theta: False)
+    region = _in_crash_region if crash else (lambda theta: False)
     return Problem(name, fn, lo, up, np.full(6, 0.5), float(fn.optimal_value), region)
 
 

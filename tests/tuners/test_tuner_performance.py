@@ -11,7 +11,7 @@ import functools
 import numpy as np
 import pytest
 
-from benchmarks.problems import CRASH_CENTER, CRASH_RADIUS, get_problem, run_tuner
+from benchmarks.problems import CRASH_CENTER, CRASH_MARGIN, CRASH_RADIUS, get_problem, run_tuner
 
 SEEDS = range(5)
 BUDGET = 30
@@ -44,6 +44,12 @@ def test_crash_region_lies_between_x0_and_the_optimum_but_holds_neither():
     assert problem(CRASH_CENTER)[1] is True
     assert np.linalg.norm(problem.x0 - CRASH_CENTER) > CRASH_RADIUS
     assert np.linalg.norm(optimum - CRASH_CENTER) > CRASH_RADIUS
+    border = problem.x0.copy()
+    border[3] = 1.0 - CRASH_MARGIN / 2
+    assert problem(border)[1] is True
+    rng = np.random.default_rng(0)
+    crashed = [problem(x)[1] for x in rng.random((4000, 6))]
+    assert np.mean(crashed) == pytest.approx(1 - (1 - 2 * CRASH_MARGIN) ** 6, abs=0.03)
 
 
 @pytest.mark.slow
