@@ -1,0 +1,62 @@
+"""``ampc tune`` end to end: shipped AMPC, real tuner, MuJoCo episodes, TensorBoard."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from ampc_agent.cli import main
+
+
+def tune(tmp_path, study, episodes, tuner="random", seed=0):
+    argv = [
+        "tune", "cartpole", "--tuner", tuner, "--episodes", str(episodes), "--seed", str(seed),
+        "--study", str(tmp_path / study), "--logdir", str(tmp_path / "runs" / study),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    return json.loads((tmp_path / study / "episodes.json").read_text())
+
+
+def scalars(logdir, tag):
+    acc = EventAccumulator(str(logdir))
+    acc.Reload()
+    return [(e.step, e.value) for e in acc.Scalars(tag)]
+
+
+def test_tune_writes_results_plot_and_tensorboard_logs(tmp_path, capsys):
+    records = tune(tmp_path, "a", episodes=4)
+    out = capsys.readouterr().out
+    assert "nominal AMPC return" in out and "best tuned return" in out
+    assert len(records) == 4
+    best = json.loads((tmp_path / "a" / "best_theta.json").read_text())
+    # The first episode runs the nominal theta; the best is the best non-crashed return.
+    assert np.allclose(records[0]["theta"], best["theta_nominal"])
+    assert best["nominal_return"] == records[0]["return"]
+    feasible = [r["return"] for r in records if not r["crashed"]]
+    assert best["best_return"] == max(feasible)
+    assert (tmp_path / "a" / "returns.png").stat().st_size > 1000
+    run_dir = tmp_path / "runs" / "a" / "cartpole-random-hardware-like-seed0"
+    logged = scalars(run_dir, "episode/return")
+    assert [s for s, _ in logged] == [0, 1, 2, 3]
+    np.testing.assert_allclose([v for _, v in logged], [r["return"] for r in records], rtol=1e-6)
+    names = best["theta_names"]
+    theta_logged = scalars(run_dir, f"theta/{names[0]}")
+    np.testing.assert_allclose(
+        [v for _, v in theta_logged], [r["theta"][0] for r in records], rtol=1e-6
+    )
+
+
+def test_interrupted_tuning_resumes_to_the_same_run(tmp_path):
+    straight = tune(tmp_path, "straight", episodes=5, tuner="turbo")
+    tune(tmp_path, "resumed", episodes=3, tuner="turbo")
+    resumed = tune(tmp_path, "resumed", episodes=5, tuner="turbo")
+    for a, b in zip(straight, resumed, strict=True):
+        assert a["theta"] == b["theta"] and a["return"] == b["return"]
+
+
+def test_bad_episode_count_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="--episodes must be >= 1, got 0"):
+        tune(tmp_path, "bad", episodes=0)
