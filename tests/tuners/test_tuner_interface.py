@@ -155,7 +155,7 @@ def test_cmaes_starts_at_x0_with_step_size_sigma0():
     first = tuner.ask()
     tuner.tell(first, 0.0)
     samples = []
-    for _ in range(tuner.internals()["cma_popsize"].__int__() - 1):
+    for _ in range(int(tuner.internals()["cma_popsize"]) - 1):
         theta = tuner.ask()
         samples.append(theta)
         tuner.tell(theta, 0.0)
