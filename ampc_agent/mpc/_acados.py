@@ -330,6 +330,9 @@ class SolverIO:
         self._solve = getattr(lib, f"{name}_acados_solve")
         self._solve.argtypes = [c_void_p]
         self._solve.restype = c_int
+        self._reset_qp = lib.ocp_nlp_solver_reset_qp_memory
+        self._reset_qp.argtypes = [c_void_p, c_void_p, c_void_p]
+        self._reset_qp.restype = None
         self._reset = getattr(lib, f"{name}_acados_reset")
         self._reset.argtypes = [c_void_p, c_int]
         self._reset.restype = c_int
@@ -407,16 +410,22 @@ class SolverIO:
         self._reset(self.solver.capsule, 1)
 
     def solve(self, quiet: bool = True) -> int:
-        """Run the solver; returns the acados status.
+        """Run the solver from the loaded iterate; returns the acados status.
+
+        The QP solver's memory is reset first: after a failed QP it can hold NaNs, and
+        acados does not clear them, so every later solve of this solver would fail (and
+        results would depend on the history of solves).
 
         With ``quiet``, the C library's messages on stdout ("QP solver returned error
         status 3 ...", "maximum iterations reached") are discarded: failures are
         reported through the returned status instead.
         """
+        s = self.solver
+        self._reset_qp(s.nlp_solver, s.nlp_in, s.nlp_out)
         if not quiet:
-            return int(self._solve(self.solver.capsule))
+            return int(self._solve(s.capsule))
         with _c_stdout_silenced():
-            return int(self._solve(self.solver.capsule))
+            return int(self._solve(s.capsule))
 
 
 _LIBC = None

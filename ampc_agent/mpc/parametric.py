@@ -95,12 +95,11 @@ class MPCSolution:
 class MPCSolveError(RuntimeError):
     """A solve did not converge; ``solution`` holds the last (unusable) iterate."""
 
-    def __init__(self, solution: MPCSolution, attempts: int = 1) -> None:
+    def __init__(self, solution: MPCSolution, tried: str = "1 initialisation") -> None:
         self.solution = solution
         super().__init__(
-            f"MPC solve failed at x0={np.round(solution.x0, 4).tolist()} after {attempts} "
-            f"initialisation(s): {solution.message} (status {solution.status}, "
-            f"{solution.sqp_iter} SQP iterations)"
+            f"MPC solve failed at x0={np.round(solution.x0, 4).tolist()} after {tried}: "
+            f"{solution.message} (status {solution.status}, {solution.sqp_iter} SQP iterations)"
         )
 
 
@@ -272,14 +271,17 @@ class ParametricMPC:
             if self._last is None:
                 return self.solve_best(x0, th, raise_on_failure=raise_on_failure)
             sol = self._solve_from(x0, th, self._last)
+            tried = "the warm start"
             if not sol.ok:
                 sol = self.solve_best(x0, th, raise_on_failure=False)
+                tried = "the warm start and all cold starts"
         else:
             sol = self._solve_from(x0, th, init)
+            tried = f"initialisation {sol.init!r}"
         if sol.ok:
             self._last = sol
         elif raise_on_failure:
-            raise MPCSolveError(sol)
+            raise MPCSolveError(sol, tried)
         return sol
 
     def solve_best(
@@ -305,7 +307,14 @@ class ParametricMPC:
             inits = [*self.ocp.initial_guesses(x0, th), "still"]
         best: MPCSolution | None = None
         first_failure: MPCSolution | None = None
+        tried: list[InitialGuess] = []
         for init in inits:
+            if isinstance(init, InitialGuess):
+                # Guesses of different names can coincide (a swing direction only matters
+                # when the pole is at rest): solving twice would give the same result.
+                if any(_same_guess(init, g) for g in tried):
+                    continue
+                tried.append(init)
             sol = self._solve_from(x0, th, init)
             if sol.ok and (best is None or sol.cost < best.cost):
                 best = sol
@@ -314,7 +323,7 @@ class ParametricMPC:
         if best is None:
             assert first_failure is not None
             if raise_on_failure:
-                raise MPCSolveError(first_failure, attempts=len(inits))
+                raise MPCSolveError(first_failure, f"{len(inits)} initialisations")
             return first_failure
         self._last = best
         return best
@@ -490,3 +499,7 @@ class ParametricMPC:
             phases=phases,
             iterate=it,
         )
+
+
+def _same_guess(a: InitialGuess, b: InitialGuess) -> bool:
+    return np.array_equal(a.states, b.states) and np.array_equal(a.inputs, b.inputs)
