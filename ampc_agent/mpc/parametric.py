@@ -105,8 +105,23 @@ class MPCSolveError(RuntimeError):
 
 @dataclass
 class MPCStats:
-    """Counters of all solves of one :class:`ParametricMPC` (every call is counted)."""
+    """Counters of one :class:`ParametricMPC`; every solve is counted.
 
+    Attributes:
+        calls: Calls of :meth:`ParametricMPC.solve`, :meth:`~ParametricMPC.solve_best` and
+            ``mpc(x)``.
+        call_failures: Calls that ended without a converged solution (raised, or returned
+            a solution with ``ok == False``).
+        solves: Single solves from one initialisation (a call may run several).
+        failures: Single solves that did not converge (e.g. one start of a best-of-starts
+            call; the call can still succeed from another start).
+        sqp_iter: SQP iterations of all solves.
+        time: Wall time of all solves in s.
+        failures_by_status: ``{acados status: count}`` of the failed solves.
+    """
+
+    calls: int = 0
+    call_failures: int = 0
     solves: int = 0
     failures: int = 0
     sqp_iter: int = 0
@@ -114,7 +129,7 @@ class MPCStats:
     failures_by_status: Counter = field(default_factory=Counter)
 
     def record(self, sol: MPCSolution) -> None:
-        """Count one solve."""
+        """Count one single solve."""
         self.solves += 1
         self.sqp_iter += sol.sqp_iter
         self.time += sol.time
@@ -122,9 +137,16 @@ class MPCStats:
             self.failures += 1
             self.failures_by_status[sol.status] += 1
 
+    def record_call(self, sol: MPCSolution) -> None:
+        """Count one call and whether it produced a converged solution."""
+        self.calls += 1
+        self.call_failures += int(not sol.ok)
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable summary."""
         return {
+            "calls": self.calls,
+            "call_failures": self.call_failures,
             "solves": self.solves,
             "failures": self.failures,
             "sqp_iter": self.sqp_iter,
@@ -273,16 +295,12 @@ class ParametricMPC:
             sol = self._solve_from(x0, th, self._last)
             tried = "the warm start"
             if not sol.ok:
-                sol = self.solve_best(x0, th, raise_on_failure=False)
+                sol = self._best(x0, th, None)
                 tried = "the warm start and all cold starts"
         else:
             sol = self._solve_from(x0, th, init)
             tried = f"initialisation {sol.init!r}"
-        if sol.ok:
-            self._last = sol
-        elif raise_on_failure:
-            raise MPCSolveError(sol, tried)
-        return sol
+        return self._finish(sol, tried, raise_on_failure)
 
     def solve_best(
         self,
@@ -303,6 +321,13 @@ class ParametricMPC:
             raise_on_failure: Raise :class:`MPCSolveError` when none converged.
         """
         x0, th = self._check(x, theta)
+        inits = list(inits) if inits is not None else None
+        sol = self._best(x0, th, inits)
+        n = len(inits) if inits is not None else "all"
+        return self._finish(sol, f"{n} initialisations", raise_on_failure)
+
+    def _best(self, x0: np.ndarray, th: np.ndarray, inits: list[Any] | None) -> MPCSolution:
+        """Lowest-cost converged solution over ``inits``, or the first failure."""
         if inits is None:
             inits = [*self.ocp.initial_guesses(x0, th), "still"]
         best: MPCSolution | None = None
@@ -321,12 +346,18 @@ class ParametricMPC:
             elif not sol.ok and first_failure is None:
                 first_failure = sol
         if best is None:
-            assert first_failure is not None
-            if raise_on_failure:
-                raise MPCSolveError(first_failure, f"{len(inits)} initialisations")
+            assert first_failure is not None, "no initialisation given"
             return first_failure
-        self._last = best
         return best
+
+    def _finish(self, sol: MPCSolution, tried: str, raise_on_failure: bool) -> MPCSolution:
+        """Count the call; keep a converged solution as the next warm start, else raise."""
+        self.stats.record_call(sol)
+        if sol.ok:
+            self._last = sol
+        elif raise_on_failure:
+            raise MPCSolveError(sol, tried)
+        return sol
 
     def sensitivity(self, solution: MPCSolution) -> SensitivityResult:
         """Exact du0*/dtheta at a converged ``solution`` (implicit-function theorem on KKT).
