@@ -63,6 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="wall-time limit per network in min",
     )
     parser.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="train on a dataset whose generation has not finished",
+    )
+    parser.add_argument(
         "--no-saturation-aware",
         action="store_true",
         help="plain MSE for pi also where the MPC action is saturated",

@@ -152,12 +152,16 @@ def parameter_sweeps(
     records = []
     for j, name in enumerate(policy.theta_names):
         values = np.unique(
-            np.concatenate(
-                [
-                    nom[j] + fractions[::-1] * (lo[j] - nom[j]),
-                    [nom[j]],
-                    nom[j] + fractions * (hi[j] - nom[j]),
-                ]
+            np.clip(  # exact bounds despite rounding of nom + 1 * (bound - nom)
+                np.concatenate(
+                    [
+                        nom[j] + fractions[::-1] * (lo[j] - nom[j]),
+                        [nom[j]],
+                        nom[j] + fractions * (hi[j] - nom[j]),
+                    ]
+                ),
+                lo[j],
+                hi[j],
             )
         )
         thetas = np.repeat(nom[None], len(values), axis=0)
