@@ -63,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="wall-time limit per network in min",
     )
     parser.add_argument(
+        "--jacobian-asinh-quantile",
+        type=float,
+        default=d.jacobian_asinh_quantile,
+        help="train J on asinh(J / scale), scale = this quantile of |J| (<= 0: plain J)",
+    )
+    parser.add_argument(
         "--allow-incomplete",
         action="store_true",
         help="train on a dataset whose generation has not finished",
@@ -97,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
         max_samples=args.max_samples,
         num_threads=args.threads,
         saturation_aware=not args.no_saturation_aware,
+        jacobian_asinh_quantile=(
+            args.jacobian_asinh_quantile if args.jacobian_asinh_quantile > 0 else None
+        ),
         pi=net(args.hidden),
         jacobian=net(args.jacobian_hidden or args.hidden),
     )

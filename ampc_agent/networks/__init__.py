@@ -4,6 +4,7 @@
 * :class:`Normalization` is a per-entry affine scaling ``(v - mean) / std``,
 * :class:`MLP` is a plain multilayer perceptron on normalised inputs and outputs,
 * :class:`NormalizedMLP` is an MLP with its two normalisations (a trained network),
+* :class:`AsinhScaling` is an output transform for heavy-tailed targets,
 * :func:`mlp_forward` evaluates the same network with numpy (the control-loop path).
 """
 
@@ -11,8 +12,10 @@ from ampc_agent.networks.features import StateFeatures
 from ampc_agent.networks.mlp import ACTIVATIONS, MLP, mlp_forward
 from ampc_agent.networks.normalization import Normalization
 from ampc_agent.networks.normalized import NormalizedMLP
+from ampc_agent.networks.transform import AsinhScaling
 
 __all__ = [
+    "AsinhScaling",
     "ACTIVATIONS",
     "MLP",
     "NormalizedMLP",

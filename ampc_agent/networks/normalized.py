@@ -10,13 +10,14 @@ import torch
 
 from ampc_agent.networks.mlp import MLP
 from ampc_agent.networks.normalization import Normalization
+from ampc_agent.networks.transform import AsinhScaling
 
 __all__ = ["NormalizedMLP"]
 
 
 @dataclass
 class NormalizedMLP:
-    """``y = out.denormalize(mlp(in.normalize(features)))``.
+    """``y = T(out.denormalize(mlp(in.normalize(features))))``.
 
     The MLP is trained on normalised inputs and targets; the two normalisations are
     part of the trained network and are saved with it.
@@ -25,17 +26,25 @@ class NormalizedMLP:
         mlp: The PyTorch network on normalised quantities.
         input_norm: Normalisation of the features, dimension ``mlp.in_dim``.
         output_norm: Normalisation of the outputs, dimension ``mlp.out_dim``.
+        output_transform: ``T``, an optional :class:`AsinhScaling` of heavy-tailed
+            outputs (``None``: identity).
     """
 
     mlp: MLP
     input_norm: Normalization
     output_norm: Normalization
+    output_transform: AsinhScaling | None = None
 
     def __post_init__(self) -> None:
         if self.input_norm.dim != self.mlp.in_dim or self.output_norm.dim != self.mlp.out_dim:
             raise ValueError(
                 f"normalisation dimensions ({self.input_norm.dim}, {self.output_norm.dim}) do "
                 f"not match the MLP ({self.mlp.in_dim} -> {self.mlp.out_dim})"
+            )
+        t = self.output_transform
+        if t is not None and len(t.scale) != self.mlp.out_dim:
+            raise ValueError(
+                f"output transform has {len(t.scale)} entries, expected {self.mlp.out_dim}"
             )
 
     @torch.no_grad()
@@ -49,10 +58,16 @@ class NormalizedMLP:
             Outputs in physical units, float64, ``(n, out_dim)`` or ``(out_dim,)``.
         """
         z = torch.as_tensor(self.input_norm.normalize(features), dtype=torch.float32)
-        return self.output_norm.denormalize(self.mlp(z).numpy())
+        return self.transform_output(self.output_norm.denormalize(self.mlp(z).numpy()))
+
+    def transform_output(self, y: np.ndarray) -> np.ndarray:
+        """Apply the output transform (identity when there is none)."""
+        return y if self.output_transform is None else self.output_transform.inverse(y)
 
     def folded_layers(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Weights and biases in float64 with both normalisations folded in.
+
+        The output transform, if any, is not folded: apply :meth:`transform_output`.
 
         The first layer absorbs the input scaling, ``W0 (f - m) / s + b0 =
         (W0 / s) f + (b0 - W0 (m / s))``, and the last layer the output scaling, so
@@ -80,6 +95,9 @@ class NormalizedMLP:
             "activation": self.mlp.activation,
             "input_normalization": self.input_norm.to_dict(),
             "output_normalization": self.output_norm.to_dict(),
+            "output_transform": (
+                None if self.output_transform is None else self.output_transform.to_dict()
+            ),
         }
 
     @classmethod
@@ -90,4 +108,5 @@ class NormalizedMLP:
             mlp=mlp,
             input_norm=Normalization.from_dict(spec["input_normalization"]),
             output_norm=Normalization.from_dict(spec["output_normalization"]),
+            output_transform=AsinhScaling.from_dict(spec.get("output_transform")),
         )

@@ -129,7 +129,7 @@ class AMPCPolicy:
     def theta(self, value: np.ndarray | Sequence[float]) -> None:
         theta = check_theta(value, self.theta_names, self.theta_lower, self.theta_upper)
         self._theta = theta
-        self._w_adapt, self._b_adapt = self._contract_jacobian(theta - self.theta_nominal)
+        self._adapt = self._contract_jacobian(theta - self.theta_nominal)
 
     def set_tuning_bounds(
         self, lower: Sequence[float] | np.ndarray, upper: Sequence[float] | np.ndarray
@@ -175,7 +175,12 @@ class AMPCPolicy:
             hp = act(w @ hp + b)
         for w, b in self._jac_hidden:
             hj = act(w @ hj + b)
-        u = self._pi_w_out @ hp + self._pi_b_out + self._w_adapt @ hj + self._b_adapt
+        w_out, b_out, scaled_dtheta = self._adapt
+        if scaled_dtheta is None:  # linear output: last layer of J contracted with dtheta
+            du = w_out @ hj + b_out
+        else:  # asinh output: J = scale * sinh(W h + b)
+            du = (np.sinh(w_out @ hj + b_out).reshape(self.nu, self.p) * scaled_dtheta).sum(axis=1)
+        u = self._pi_w_out @ hp + self._pi_b_out + du
         return np.minimum(np.maximum(u, self.input_lower), self.input_upper)
 
     def batch(self, X: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray:
@@ -191,10 +196,10 @@ class AMPCPolicy:
         """
         X = self._check_batch(X)
         if theta is None:
-            w_adapt, b_adapt = self._w_adapt, self._b_adapt
+            w_out, b_out, scaled_dtheta = self._adapt
         else:
             theta = check_theta(theta, self.theta_names, self.theta_lower, self.theta_upper)
-            w_adapt, b_adapt = self._contract_jacobian(theta - self.theta_nominal)
+            w_out, b_out, scaled_dtheta = self._contract_jacobian(theta - self.theta_nominal)
         f = self.features(X)
         act = self._act
         # Row-major transposed copies keep the matrix products contiguous.
@@ -204,18 +209,25 @@ class AMPCPolicy:
             hp = act(hp @ w + b)
         for w, b in self._jac_t[1:]:
             hj = act(hj @ w + b)
-        u = hp @ self._pi_w_out.T + self._pi_b_out + hj @ w_adapt.T + b_adapt
+        if scaled_dtheta is None:
+            du = hj @ w_out.T + b_out
+        else:
+            jac = np.sinh(hj @ w_out.T + b_out).reshape(len(X), self.nu, self.p)
+            du = (jac * scaled_dtheta).sum(axis=2)
+        u = hp @ self._pi_w_out.T + self._pi_b_out + du
         return np.clip(u, self.input_lower, self.input_upper)
 
     def nominal_action(self, X: np.ndarray) -> np.ndarray:
         """Unclipped network output ``pi(x)`` for ``(nx,)`` or ``(n, nx)`` states."""
         X = np.asarray(X, dtype=np.float64)
-        return mlp_forward(*self._pi_layers, self.pi_net.mlp.activation, self.features(X))
+        out = mlp_forward(*self._pi_layers, self.pi_net.mlp.activation, self.features(X))
+        return self.pi_net.transform_output(out)
 
     def jacobian(self, X: np.ndarray) -> np.ndarray:
         """Sensitivity ``J(x)``: ``(nu, p)`` for one state, ``(n, nu, p)`` for a batch."""
         X = np.asarray(X, dtype=np.float64)
         flat = mlp_forward(*self._jac_layers, self.jacobian_net.mlp.activation, self.features(X))
+        flat = self.jacobian_net.transform_output(flat)
         return flat.reshape(*flat.shape[:-1], self.nu, self.p)
 
     # ------------------------------------------------------------------- I/O
@@ -267,11 +279,25 @@ class AMPCPolicy:
         self._jac_t = [
             (np.ascontiguousarray(w.T), b) for w, b in zip(jw[:-1], jb[:-1], strict=True)
         ]
-        hidden = jw[-1].shape[1]
-        self._jac_w_out = jw[-1].reshape(self.nu, self.p, hidden)
-        self._jac_b_out = jb[-1].reshape(self.nu, self.p)
+        if self.pi_net.output_transform is not None:
+            raise ValueError("the fast path needs a linear output of pi")
+        self._jac_w_last, self._jac_b_last = jw[-1], jb[-1]
+        transform = self.jacobian_net.output_transform
+        self._jac_scale = None if transform is None else transform.scale.reshape(self.nu, self.p)
 
-    def _contract_jacobian(self, dtheta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Last layer of ``J`` contracted with ``dtheta``: ``J(x) dtheta = W h + b``."""
-        w = np.ascontiguousarray(np.einsum("ijh,j->ih", self._jac_w_out, dtheta))
-        return w, self._jac_b_out @ dtheta
+    def _contract_jacobian(
+        self, dtheta: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """What the adaptation term ``J(x) dtheta`` needs from the last layer of ``J``.
+
+        With a linear output, ``J(x) dtheta = W' h + b'`` with the last layer contracted
+        with ``dtheta`` once per theta: returns ``(W', b', None)``. With an asinh
+        output, ``J(x) dtheta = sum_j sinh(W h + b)_ij scale_ij dtheta_j``: returns
+        ``(W, b, scale * dtheta)``.
+        """
+        if self._jac_scale is not None:
+            return self._jac_w_last, self._jac_b_last, self._jac_scale * dtheta
+        hidden = self._jac_w_last.shape[1]
+        w3 = self._jac_w_last.reshape(self.nu, self.p, hidden)
+        w = np.ascontiguousarray(np.einsum("ijh,j->ih", w3, dtheta))
+        return w, self._jac_b_last.reshape(self.nu, self.p) @ dtheta, None

@@ -53,6 +53,9 @@ class TrainingConfig:
         saturation_aware: Where the MPC's action sits at an input bound, the nominal
             network is only penalised for falling short of the bound, so that it can
             saturate smoothly instead of fitting the kink of the clip.
+        jacobian_asinh_quantile: The sensitivity network is trained on
+            ``asinh(J / scale)`` with ``scale`` this quantile of the non-zero ``|J|`` per
+            entry (the labels are heavy-tailed); ``None`` trains on ``J`` itself.
         pi: Settings of the nominal-action network.
         jacobian: Settings of the sensitivity network.
     """
@@ -64,6 +67,7 @@ class TrainingConfig:
     num_threads: int = 2
     angle_states: tuple[str, ...] | None = None
     saturation_aware: bool = True
+    jacobian_asinh_quantile: float | None = 0.75
     pi: NetworkConfig = field(default_factory=NetworkConfig)
     jacobian: NetworkConfig = field(default_factory=NetworkConfig)
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ampc_agent.networks import MLP, Normalization, NormalizedMLP
+from ampc_agent.networks import MLP, AsinhScaling, Normalization, NormalizedMLP
 from ampc_agent.training.config import NetworkConfig
 
 __all__ = ["FitResult", "fit_network", "saturation_aware_loss"]
@@ -116,6 +116,7 @@ def fit_network(
     generator: torch.Generator,
     *,
     target_bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    target_transform: AsinhScaling | None = None,
     writer: Any = None,
     tag: str = "net",
 ) -> FitResult:
@@ -133,6 +134,8 @@ def fit_network(
         generator: Seeded generator for the minibatch order.
         target_bounds: ``(lower, upper)`` of the targets (for example input bounds);
             when given, targets at a bound get the saturation-aware loss.
+        target_transform: Optional :class:`AsinhScaling`: the network is trained on
+            ``asinh(target / scale)`` and keeps the transform (heavy-tailed targets).
         writer: A ``torch.utils.tensorboard.SummaryWriter`` or ``None``.
         tag: Prefix of the TensorBoard scalars.
 
@@ -140,6 +143,11 @@ def fit_network(
         The trained network and its history.
     """
     t0 = time.perf_counter()
+    if target_transform is not None:
+        if target_bounds is not None:
+            raise ValueError("target_bounds and target_transform cannot be combined")
+        targets = target_transform.forward(targets)
+        val_targets = target_transform.forward(val_targets)
     in_norm = Normalization.fit(features)
     out_norm = Normalization.fit(targets)
     mlp = MLP(features.shape[1], targets.shape[1], config.hidden, config.activation)
@@ -209,7 +217,7 @@ def fit_network(
     mlp.load_state_dict(best_state)
     mlp.eval()
     return FitResult(
-        network=NormalizedMLP(mlp, in_norm, out_norm),
+        network=NormalizedMLP(mlp, in_norm, out_norm, target_transform),
         best_epoch=best_epoch,
         best_val_loss=best_val,
         epochs=epoch + 1,

@@ -11,7 +11,7 @@ import numpy as np
 
 from ampc_agent.dataset.storage import Dataset
 from ampc_agent.evaluation.accuracy import heldout_accuracy
-from ampc_agent.networks import StateFeatures
+from ampc_agent.networks import AsinhScaling, StateFeatures
 from ampc_agent.policy import AMPCPolicy
 from ampc_agent.policy.shipped import TEST_SET_FILE
 from ampc_agent.training.config import TrainingConfig
@@ -168,13 +168,20 @@ def train_ampc(
                 writer=writer,
                 tag="pi",
             )
+            jac_train = du[train].reshape(-1, nu * p)
+            transform = (
+                None
+                if config.jacobian_asinh_quantile is None
+                else AsinhScaling.fit(jac_train, config.jacobian_asinh_quantile)
+            )
             jac_fit = fit_network(
                 f[train],
-                du[train].reshape(-1, nu * p),
+                jac_train,
                 f[val],
                 du[val].reshape(-1, nu * p),
                 config.jacobian,
                 gen,
+                target_transform=transform,
                 writer=writer,
                 tag="jacobian",
             )

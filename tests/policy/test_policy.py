@@ -20,8 +20,9 @@ UPPER = np.array([0.7, 0.7, 30.0])
 U_MAX = 1.5
 
 
-def make_policy(nu: int = 1, seed: int = 0) -> AMPCPolicy:
-    """A policy with random weights and non-trivial normalisations."""
+def make_policy(nu: int = 1, seed: int = 0, asinh: bool = False) -> AMPCPolicy:
+    """A policy with random weights and non-trivial normalisations (and optionally an
+    asinh output transform of J)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     features = StateFeatures(nx=4, angle_indices=(1,))
@@ -59,9 +60,9 @@ def reference_action(policy: AMPCPolicy, X: np.ndarray, theta: np.ndarray) -> np
     )
 
 
-@pytest.mark.parametrize("nu", [1, 2])
-def test_policy_equals_the_formula_for_random_states_and_theta(nu: int) -> None:
-    policy = make_policy(nu)
+@pytest.mark.parametrize(("nu", "asinh"), [(1, False), (2, False), (1, True), (2, True)])
+def test_policy_equals_the_formula_for_random_states_and_theta(nu: int, asinh: bool) -> None:
+    policy = make_policy(nu, asinh=asinh)
     rng = np.random.default_rng(1)
     X = rng.uniform([-0.8, -7, -2, -5], [0.8, 7, 2, 5], size=(200, 4))
     outputs = []
@@ -152,8 +153,9 @@ def test_tuning_bounds_default_to_theta_bounds_and_must_lie_inside() -> None:
         policy.set_tuning_bounds([0.3, 0.55, 5.0], [0.6, 0.65, 20.0])
 
 
-def test_save_load_round_trip_is_bit_exact(tmp_path) -> None:
-    policy = make_policy(nu=2)
+@pytest.mark.parametrize("asinh", [False, True])
+def test_save_load_round_trip_is_bit_exact(tmp_path, asinh: bool) -> None:
+    policy = make_policy(nu=2, asinh=asinh)
     policy.set_tuning_bounds([0.45, 0.55, 5.0], [0.6, 0.65, 20.0])
     policy.save(tmp_path)
     loaded = AMPCPolicy.load(tmp_path)
