@@ -64,6 +64,7 @@ def action_errors(
     thetas: np.ndarray,
     u_nominal: np.ndarray | None = None,
     du_dtheta: np.ndarray | None = None,
+    u_mpc_nominal: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Absolute action errors against the MPC for every ``(theta, state)`` pair.
 
@@ -74,10 +75,17 @@ def action_errors(
         thetas: ``(n, p)`` inside the policy's theta bounds.
         u_nominal: MPC labels ``u*(x, theta_nom)`` ``(m, nu)``, for the exact Taylor step.
         du_dtheta: MPC labels ``(m, nu, p)``, for the exact Taylor step.
+        u_mpc_nominal: ``u*(x, theta_nom)`` ``(m, nu)`` from the same solver as
+            ``mpc_action``, for the change metrics.
 
     Returns:
         ``adapted``, ``unadapted`` and (with labels) ``taylor``: mean over inputs of
         ``|u - u_mpc|``, shape ``(n, m)``, in input units; ``u_mpc`` ``(n, m, nu)``.
+        With ``u_mpc_nominal``: ``mpc_change`` ``|u*(x, theta) - u*(x, theta_nom)|`` (the
+        change adaptation should make; also the change error of not adapting) and
+        ``adapted_change`` ``|(u(x, theta) - u(x, theta_nom)) - (u*(x, theta) -
+        u*(x, theta_nom))|``: how well the AMPC's change follows the MPC's, free of the
+        imitation error at theta_nom.
     """
     n, m = len(thetas), len(states)
     u_mpc = np.array([[mpc_action(x, th) for x in states] for th in thetas]).reshape(n, m, -1)
@@ -92,6 +100,11 @@ def action_errors(
             ]
         ),
     }
+    if u_mpc_nominal is not None:
+        mpc_delta = u_mpc - np.asarray(u_mpc_nominal)[None]
+        ampc_delta = np.stack([policy.batch(states, theta=th) for th in thetas]) - unadapted[None]
+        out["mpc_change"] = np.abs(mpc_delta).mean(-1)
+        out["adapted_change"] = np.abs(ampc_delta - mpc_delta).mean(-1)
     if u_nominal is not None and du_dtheta is not None:
         dth = thetas - policy.theta_nominal  # (n, p)
         taylor = u_nominal[None] + np.einsum("mip,np->nmi", du_dtheta, dth)
@@ -101,28 +114,22 @@ def action_errors(
 
 
 def adapted_is_faithful(
-    adapted: float,
-    unadapted: float,
-    nominal_error: float,
-    *,
-    share: float = 0.5,
-    slack: float = 1.5,
+    change_error: float, mpc_change: float, *, share: float = 0.5, tolerance: float = 0.1
 ) -> bool:
     """The acceptance rule of a theta for tuning.
 
-    The adapted AMPC is faithful at theta when it removes at least ``1 - share`` of
-    the error of not adapting (``adapted <= share * unadapted``), or when its error
-    stays within ``slack`` times the imitation error at theta_nom (parameters that
-    barely change the MPC's action).
+    The adapted AMPC is faithful at theta when its change of action follows the
+    MPC's: the error of the change is at most ``share`` times the MPC's change itself
+    (the error of not adapting), or below ``tolerance`` (parameters that barely change
+    the action, where either is fine).
 
     Args:
-        adapted: Mean action error of the adapted AMPC at theta.
-        unadapted: Mean action error of the unadapted AMPC at theta.
-        nominal_error: Mean action error of the AMPC at theta_nom.
-        share: Largest accepted ratio ``adapted / unadapted``.
-        slack: Accepted factor over the nominal error.
+        change_error: Mean ``adapted_change`` at theta (see :func:`action_errors`), N.
+        mpc_change: Mean ``mpc_change`` at theta, N.
+        share: Largest accepted ratio ``change_error / mpc_change``.
+        tolerance: Change error accepted in any case, N.
     """
-    return adapted <= max(share * unadapted, slack * nominal_error)
+    return change_error <= max(share * mpc_change, tolerance)
 
 
 def parameter_sweeps(
@@ -132,6 +139,7 @@ def parameter_sweeps(
     points_per_side: int = 4,
     u_nominal: np.ndarray | None = None,
     du_dtheta: np.ndarray | None = None,
+    u_mpc_nominal: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """One-at-a-time sweeps: each parameter from its lower to its upper bound.
 
@@ -142,13 +150,17 @@ def parameter_sweeps(
         points_per_side: Grid points between nominal and each bound (the bound included).
         u_nominal: Optional labels for the exact Taylor step.
         du_dtheta: Optional labels for the exact Taylor step.
+        u_mpc_nominal: The MPC's actions at theta_nom (default: solved here).
 
     Returns:
         One record per parameter: ``name``, ``values`` (ascending, nominal included),
-        ``adapted``, ``unadapted`` (and ``taylor``) mean errors per value.
+        mean errors per value for ``adapted``, ``unadapted``, ``mpc_change``,
+        ``adapted_change`` (and ``taylor``).
     """
     nom, lo, hi = policy.theta_nominal, policy.theta_lower, policy.theta_upper
     fractions = np.arange(1, points_per_side + 1) / points_per_side
+    if u_mpc_nominal is None:
+        u_mpc_nominal = np.array([mpc_action(x, nom) for x in states]).reshape(len(states), -1)
     records = []
     for j, name in enumerate(policy.theta_names):
         values = np.unique(
@@ -166,9 +178,9 @@ def parameter_sweeps(
         )
         thetas = np.repeat(nom[None], len(values), axis=0)
         thetas[:, j] = values
-        err = action_errors(policy, mpc_action, states, thetas, u_nominal, du_dtheta)
+        err = action_errors(policy, mpc_action, states, thetas, u_nominal, du_dtheta, u_mpc_nominal)
         rec = {"name": name, "values": values.tolist()}
-        for k in ("adapted", "unadapted", "taylor"):
+        for k in ("adapted", "unadapted", "taylor", "mpc_change", "adapted_change"):
             if k in err:
                 rec[k] = np.nanmean(err[k], axis=1).tolist()
         records.append(rec)
@@ -176,7 +188,7 @@ def parameter_sweeps(
 
 
 def recommend_tuning_bounds(
-    policy: AMPCPolicy, sweeps: list[dict[str, Any]], nominal_error: float, **rule: float
+    policy: AMPCPolicy, sweeps: list[dict[str, Any]], **rule: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per parameter, the widest sweep interval around nominal where the AMPC is faithful.
 
@@ -186,9 +198,9 @@ def recommend_tuning_bounds(
 
     Args:
         policy: The AMPC (for theta_nom).
-        sweeps: Output of :func:`parameter_sweeps`.
-        nominal_error: Mean action error of the AMPC at theta_nom.
-        **rule: ``share`` / ``slack`` of :func:`adapted_is_faithful`.
+        sweeps: Output of :func:`parameter_sweeps` (with ``adapted_change`` and
+            ``mpc_change``).
+        **rule: ``share`` / ``tolerance`` of :func:`adapted_is_faithful`.
 
     Returns:
         ``(tuning_lower, tuning_upper)``.
@@ -197,8 +209,8 @@ def recommend_tuning_bounds(
     for j, rec in enumerate(sweeps):
         values = np.asarray(rec["values"])
         ok = [
-            adapted_is_faithful(a, u, nominal_error, **rule)
-            for a, u in zip(rec["adapted"], rec["unadapted"], strict=True)
+            adapted_is_faithful(e, c, **rule)
+            for e, c in zip(rec["adapted_change"], rec["mpc_change"], strict=True)
         ]
         k0 = int(np.argmin(np.abs(values - policy.theta_nominal[j])))
         k = k0

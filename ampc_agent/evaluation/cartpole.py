@@ -118,8 +118,10 @@ def evaluate_cartpole(
         policy.theta_nominal, policy.theta_lower, policy.theta_upper, n_thetas, rng
     )
     dist = normalized_distance(thetas, policy.theta_nominal, policy.theta_lower, policy.theta_upper)
-    errs = action_errors(policy, reference, states, thetas, u_lab, du_lab)
-    methods = {k: errs[k] for k in ("adapted", "unadapted", "taylor")}
+    errs = action_errors(policy, reference, states, thetas, u_lab, du_lab, u_nom_mpc)
+    methods = {
+        k: errs[k] for k in ("adapted", "unadapted", "taylor", "mpc_change", "adapted_change")
+    }
     report["adaptation"] = {
         "n_states": len(states),
         "n_thetas": n_thetas,
@@ -136,13 +138,14 @@ def evaluate_cartpole(
     )
 
     t3 = time.perf_counter()
-    sweeps = parameter_sweeps(policy, reference, states, sweep_points, u_lab, du_lab)
-    lower, upper = recommend_tuning_bounds(policy, sweeps, nominal_error)
+    sweeps = parameter_sweeps(policy, reference, states, sweep_points, u_lab, du_lab, u_nom_mpc)
+    lower, upper = recommend_tuning_bounds(policy, sweeps)
     report["sweeps"] = sweeps
     report["tuning_lower"], report["tuning_upper"] = lower.tolist(), upper.tolist()
     report["tuning_rule"] = (
-        "per parameter, the widest sweep interval around theta_nom on which the adapted "
-        "AMPC's mean action error is <= max(0.5 x unadapted error, 1.5 x error at theta_nom)"
+        "per parameter, the widest sweep interval around theta_nom on which the AMPC's "
+        "change of action follows the MPC's: mean |(u(theta) - u(theta_nom)) - "
+        "(u*(theta) - u*(theta_nom))| <= max(0.5 x mean |u*(theta) - u*(theta_nom)|, 0.1 N)"
     )
     inside = np.all((thetas >= lower) & (thetas <= upper), axis=1)
     report["adaptation"]["inside_tuning_box"] = {

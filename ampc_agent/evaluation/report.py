@@ -75,16 +75,25 @@ def markdown_report(report: dict[str, Any], title: str = "AMPC evaluation: cartp
         "(linearisation error without network error). "
         f"AMPC error at theta_nom: {ad['nominal_error']:.3f} N.",
         "",
-        "| d | n theta | adapted mean | unadapted mean | exact Taylor mean | adapted median "
-        "| unadapted median |",
-        "|---|---|---|---|---|---|---|",
+        "| d | n theta | adapted | unadapted | exact Taylor | adapted (median) "
+        "| unadapted (median) | MPC change | AMPC change error |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in ad["table"]:
         lines.append(
             f"| {r['lo']:.2f}-{r['hi']:.2f} | {r['n_theta']} | {r['adapted_mean']:.3f} | "
             f"{r['unadapted_mean']:.3f} | {r['taylor_mean']:.3f} | {r['adapted_median']:.3f} "
-            f"| {r['unadapted_median']:.3f} |"
+            f"| {r['unadapted_median']:.3f} | {r['mpc_change_mean']:.3f} | "
+            f"{r['adapted_change_mean']:.3f} |"
         )
+    lines += [
+        "",
+        "*MPC change* = mean |u*(theta) - u*(theta_nom)|: how much the MPC's action moves, "
+        "which is also the change error of not adapting; *AMPC change error* = mean "
+        "|(u(theta) - u(theta_nom)) - (u*(theta) - u*(theta_nom))|: how well the AMPC's "
+        "move follows it, free of the imitation error at theta_nom (the first columns "
+        "contain that error at every theta).",
+    ]
     ins = ad.get("inside_tuning_box", {})
     if ins.get("n_theta"):
         lines += [
@@ -108,15 +117,22 @@ def markdown_report(report: dict[str, Any], title: str = "AMPC evaluation: cartp
             f"| {_fmt(report['theta_nominal'][j])} | **{_fmt(report['tuning_upper'][j])}** | "
             f"{_fmt(report['theta_upper'][j])} |"
         )
-    lines += ["", "### One-at-a-time sweeps (mean action error in N)", ""]
+    lines += [
+        "",
+        "### One-at-a-time sweeps",
+        "",
+        "Per value: AMPC change error / MPC change (N, mean over the states); the "
+        "recommended range keeps the values where the first is at most half the second "
+        "or below 0.1 N.",
+        "",
+    ]
     for s in report["sweeps"]:
         lines.append(
             f"**{s['name']}**: "
             + "; ".join(
-                f"{_fmt(v)}: {a:.3f} vs {u:.3f}"
-                for v, a, u in zip(s["values"], s["adapted"], s["unadapted"], strict=True)
+                f"{_fmt(v)}: {e:.3f} / {c:.3f}"
+                for v, e, c in zip(s["values"], s["adapted_change"], s["mpc_change"], strict=True)
             )
-            + " (adapted vs unadapted)"
         )
         lines.append("")
     secs = report.get("seconds", {})
@@ -144,6 +160,10 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
         "unadapted": ("C3", "unadapted pi(x)"),
         "taylor": ("C2", "exact Taylor (MPC labels)"),
     }
+    change_styles = {
+        "mpc_change": ("C3", "MPC change (= error of not adapting)"),
+        "adapted_change": ("C0", "AMPC change error"),
+    }
     for k, (c, label) in styles.items():
         ax.scatter(d, ad[f"{k}_per_theta"], s=10, color=c, alpha=0.5, label=label)
         mids = [(r["lo"] + r["hi"]) / 2 for r in ad["table"]]
@@ -156,13 +176,14 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
     for j, s in enumerate(sweeps):
         ax = axes[(j + 1) // cols, (j + 1) % cols]
         v = np.asarray(s["values"])
-        for k, (c, label) in styles.items():
-            if k in s:
-                ax.plot(v, s[k], "o-", color=c, ms=3, label=label)
+        for k, (c, label) in change_styles.items():
+            ax.plot(v, s[k], "o-", color=c, ms=3, label=label)
         ax.axvspan(lo[j], hi[j], color="0.9", zorder=0, label="tuning range")
         ax.axvline(report["theta_nominal"][j], color="k", lw=0.8, ls=":")
         ax.set_title(s["name"], fontsize=9)
-        ax.set_ylabel("error (N)", fontsize=8)
+        ax.set_ylabel("N", fontsize=8)
+        if j == 0:
+            ax.legend(fontsize=6)
     for k in range(n_panels, rows * cols):
         axes[k // cols, k % cols].axis("off")
     fig.tight_layout()

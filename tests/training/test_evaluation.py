@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ampc_agent.evaluation.accuracy import heldout_accuracy
 from ampc_agent.evaluation.adaptation import (
     action_errors,
     adapted_is_faithful,
@@ -65,10 +64,12 @@ def test_recommended_bounds_cover_the_range_where_the_law_is_linear(trained) -> 
     policy = trained.policy
     x = trained.test_set["x"][:30]
     sweeps = parameter_sweeps(policy, synthetic_mpc, x, points_per_side=2)
-    nominal_error = heldout_accuracy(
-        policy, x, trained.test_set["u"][:30], trained.test_set["du_dtheta"][:30]
-    )["pi_mae"]
-    lower, upper = recommend_tuning_bounds(policy, sweeps, nominal_error)
+    for rec in sweeps:  # the AMPC follows the law's change: error well below the change
+        far = np.asarray(rec["mpc_change"]) > 0.2
+        assert np.all(
+            np.asarray(rec["adapted_change"])[far] < 0.3 * np.asarray(rec["mpc_change"])[far]
+        )
+    lower, upper = recommend_tuning_bounds(policy, sweeps)
     np.testing.assert_allclose(lower, policy.theta_lower)
     np.testing.assert_allclose(upper, policy.theta_upper)
 
@@ -79,24 +80,25 @@ def test_recommended_bounds_stop_where_adaptation_stops_working(trained) -> None
     # Hand-made sweep of parameter 0: fine up to one step above nominal, then broken.
     values = [nom[0] - 0.4, nom[0] - 0.2, nom[0], nom[0] + 0.2, nom[0] + 0.4]
     sweeps = [
-        {"name": n, "values": [nom[j]], "adapted": [0.1], "unadapted": [0.1]}
+        {"name": n, "values": [nom[j]], "adapted_change": [0.0], "mpc_change": [0.0]}
         for j, n in enumerate(policy.theta_names)
     ]
     sweeps[0] = {
         "name": policy.theta_names[0],
         "values": values,
-        "adapted": [0.5, 0.2, 0.1, 0.2, 3.0],
-        "unadapted": [0.6, 1.0, 0.1, 1.0, 3.5],
+        "adapted_change": [0.5, 0.2, 0.0, 0.4, 3.0],
+        "mpc_change": [0.6, 1.0, 0.0, 1.0, 3.5],
     }
-    lower, upper = recommend_tuning_bounds(policy, sweeps, nominal_error=0.1)
+    lower, upper = recommend_tuning_bounds(policy, sweeps)
     assert lower[0] == nom[0] - 0.2 and upper[0] == nom[0] + 0.2
     np.testing.assert_array_equal(lower[1:], nom[1:])
 
 
 def test_faithfulness_rule() -> None:
-    assert adapted_is_faithful(0.4, 1.0, 0.1)  # removes 60 % of the error
-    assert not adapted_is_faithful(0.6, 1.0, 0.1)
-    assert adapted_is_faithful(0.14, 0.15, 0.1)  # within 1.5x the nominal error
+    assert adapted_is_faithful(0.4, 1.0)  # follows 60 % of the MPC's change
+    assert not adapted_is_faithful(0.6, 1.0)
+    assert adapted_is_faithful(0.09, 0.05)  # below the 0.1 N tolerance
+    assert not adapted_is_faithful(0.12, 0.05)
 
 
 def test_swing_up_success_needs_the_last_second_upright_and_no_crash() -> None:
