@@ -246,6 +246,11 @@ def build_solver(ocp: Any, system: str, extra: dict[str, Any] | None = None, ver
     json_file = folder / "acados_ocp.json"
     model_name = ocp.model.name
     if not (json_file.is_file() and _solver_lib(folder, model_name).is_file()):
+        if folder.exists():  # an incomplete folder (e.g. files deleted by hand): set aside
+            stale = folder.with_name(f".{folder.name}.stale-{os.getpid()}")
+            with contextlib.suppress(OSError):
+                os.rename(folder, stale)
+                shutil.rmtree(stale, ignore_errors=True)
         _build_into(ocp, folder, verbose)
     ocp = copy.deepcopy(ocp)
     ocp.code_export_directory = str(folder / "code")

@@ -125,3 +125,15 @@ def test_bad_solver_inputs_are_rejected(tmp_path, monkeypatch, bad) -> None:
     else:
         with pytest.raises(ValueError, match=r"x must be finite"):
             mpc.solve([np.nan, 0.0])
+
+
+def test_incomplete_cache_folder_is_rebuilt(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("AMPC_CACHE_DIR", str(tmp_path))
+    first = ParametricMPC(double_integrator())
+    folder = first.cache_folders["newton"]
+    del first
+    for lib in (folder / "code").glob("libacados_ocp_solver_*.so"):
+        lib.unlink()
+    again = ParametricMPC(double_integrator())
+    assert again.cache_folders["newton"] == folder
+    assert again.solve([1.0, 0.0], init="still").ok

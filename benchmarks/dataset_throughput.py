@@ -1,0 +1,78 @@
+"""Dataset generation throughput with 1 and 2 local workers, measured side by side.
+
+Both runs generate the same dataset (same settings and seed, so the same work) into
+temporary folders; the solvers are built before timing. Scaling efficiency =
+throughput(2 workers) / (2 x throughput(1 worker)).
+
+Prints a table and writes ``benchmarks/results/dataset_throughput.{md,json}``.
+
+    python benchmarks/dataset_throughput.py [--samples 400] [--shard-size 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+
+from benchmarks.machine import save_result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=400)
+    parser.add_argument("--shard-size", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    from ampc_agent.dataset.generator import GeneratorSettings, generate_dataset
+    from ampc_agent.mpc import ParametricMPC
+
+    ParametricMPC.cartpole()  # build or load the solvers outside the timing
+    settings = GeneratorSettings(samples=args.samples, shard_size=args.shard_size, seed=args.seed)
+    rows = {}
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            meta = generate_dataset(tmp, settings, workers=workers, progress=False)
+            wall = time.perf_counter() - t
+        rows[workers] = {
+            "wall_seconds": wall,
+            "samples_per_second": args.samples / wall,
+            "compute_seconds": meta["counts"]["compute_seconds"],
+        }
+    efficiency = rows[2]["samples_per_second"] / (2 * rows[1]["samples_per_second"])
+    lines = [
+        "# Dataset generation throughput (cart-pole)",
+        "",
+        f"{args.samples} samples in shards of {args.shard_size} (seed {args.seed}, default "
+        "generator settings: 70% closed-loop states, 30% uniform, best-of-starts labels and "
+        "KKT sensitivities). Wall time includes starting the worker processes.",
+        "",
+        "| workers | wall (s) | samples/s | shard compute (s, summed) |",
+        "|---|---|---|---|",
+    ]
+    for w, r in rows.items():
+        lines.append(
+            f"| {w} | {r['wall_seconds']:.1f} | {r['samples_per_second']:.1f} | "
+            f"{r['compute_seconds']:.1f} |"
+        )
+    lines += [
+        "",
+        f"Scaling efficiency 1 -> 2 workers: **{efficiency:.2f}**",
+        "",
+        f"Command: `python benchmarks/dataset_throughput.py {' '.join(argv or sys.argv[1:])}`",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    save_result(
+        "dataset_throughput",
+        text,
+        {"rows": rows, "efficiency": efficiency, "settings": settings.as_dict()},
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
