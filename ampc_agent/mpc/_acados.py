@@ -87,7 +87,9 @@ def acados_install() -> AcadosInstall:
 
     Sets ``ACADOS_SOURCE_DIR``, ``ACADOS_PYTHON_INTERFACE_PATH`` and ``TERA_PATH``,
     makes ``t_renderer`` executable if the wheel lost its mode bits, and preloads the
-    shared libraries with ``RTLD_GLOBAL`` so that generated solvers link at load time.
+    shared libraries (``RTLD_LOCAL``: the generated solvers find them by soname; global
+    symbols would leak qpOASES' own ``sgemm_``/``dgemm_`` into torch, which then
+    crashes in its first matrix product).
 
     Raises:
         AcadosSetupError: a part of the install is missing; the message says how to fix it.
@@ -124,7 +126,7 @@ def acados_install() -> AcadosInstall:
     for name in _LIBRARIES:
         path = lib_dir / name
         try:
-            ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+            ctypes.CDLL(str(path), mode=ctypes.RTLD_LOCAL)
         except OSError as err:
             raise _fail(f"cannot load {path}: {err}") from None
 
