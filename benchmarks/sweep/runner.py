@@ -48,6 +48,8 @@ def run_tuner(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
         tuner.tell(theta, episode["return"], crashed=episode["crashed"])
         episode["tuner_time"] = asked + time.perf_counter() - start
         episode["internals"] = _scalars(tuner.internals())
+    if all(e["crashed"] for e in exp.episodes):
+        return {"tuner_best": None}  # best() refuses: no feasible episode yet
     best_theta, best_value = tuner.best()
     return {"tuner_best": {"theta": [float(t) for t in best_theta], "return": float(best_value)}}
 
