@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.report import curves as curves_module
-from benchmarks.report.curves import Baselines, group
-from benchmarks.report.plots import plot_system
-from benchmarks.report.summary import BUDGETS, summarise
+from benchmarks.report.curves import Baselines
+from benchmarks.report.plots import plot_group
+from benchmarks.report.summary import BUDGETS, methods_of, report_groups, summarise
 from benchmarks.sweep.storage import ResultStore
 
 __all__ = ["write_report", "format_quartiles", "headline"]
@@ -24,9 +24,9 @@ def format_quartiles(q: dict[str, float], digits: int = 1) -> str:
     return f"{q['median']:.{digits}f} [{q['q25']:.{digits}f}, {q['q75']:.{digits}f}]"
 
 
-def headline(system_summary: dict[str, Any], budget: int = 20) -> str:
+def headline(group_summary: dict[str, Any], budget: int = 20) -> str:
     """One sentence: which tuner has the best median normalised score at ``budget``."""
-    rows = system_summary["methods"]
+    rows = group_summary["methods"]
     scored = [
         (m, r["score"][budget]["median"])
         for m, r in rows.items()
@@ -48,12 +48,12 @@ def _fmt(x: float, digits: int = 2) -> str:
     return f"{x:.{digits}f}" if math.isfinite(x) else "n/a"
 
 
-def _system_section(system: str, s: dict[str, Any], png: str) -> list[str]:
+def _group_section(name: str, s: dict[str, Any], png: str) -> list[str]:
     budgets = s["budgets"]
     head = "| method | trials | " + " | ".join(f"{b} episodes" for b in budgets) + " |"
     sep = "|---|---:|" + "---:|" * len(budgets)
     lines = [
-        f"## {system}",
+        f"## {name}",
         "",
         f"Instances: {', '.join(s['instances'])}; seeds: {len(s['seeds'])} "
         f"({min(s['seeds'])}-{max(s['seeds'])}); largest budget: {s['budget']} episodes.",
@@ -91,14 +91,15 @@ def _system_section(system: str, s: dict[str, Any], png: str) -> list[str]:
             f"{_fmt(r['wall_time_median'], 1)} | {_fmt(r['episode_time_median'], 3)} | "
             f"{_fmt(r['tuner_time_median'], 1)} | {_fmt(r['wall_time_total'], 0)} |"
         )
-    lines += ["", f"![{system}: best-so-far curves]({png})", ""]
+    lines += ["", f"![{name}: best-so-far curves]({png})", ""]
     return lines
 
 
 def write_report(
     results: str | Path, out: str | Path | None = None, budgets: Sequence[int] = BUDGETS
 ) -> Path:
-    """Write ``report.md``, ``report.json`` and ``<system>.png`` for a results folder.
+    """Write ``report.md``, ``report.json`` and one PNG per report group
+    (``<system>--<instance>.png``) for a results folder.
 
     Args:
         results: Results folder of a sweep (with ``trials/``).
@@ -115,19 +116,17 @@ def write_report(
     errors = store.records("error")
     summary = summarise(records, errors, budgets)
     baselines = Baselines(records)
-    by_system = group(records)
+    groups = report_groups(records)
     lines = [
         "# Benchmark report",
         "",
         f"{len(records)} finished trials, {len(errors)} failed trials, from `{results}`.",
         "",
     ]
-    for system, s in summary["systems"].items():
-        methods = dict(by_system.get(system, {}))
-        png = f"{system}.png"
-        if methods:
-            plot_system(system, methods, baselines, max(s["budget"], 1), out / png)
-        lines += _system_section(system, s, png)
+    for name, s in summary["groups"].items():
+        png = name.replace(" / ", "--").replace(" ", "-") + ".png"
+        plot_group(name, methods_of(groups[name]), baselines, max(s["budget"], 1), out / png)
+        lines += _group_section(name, s, png)
     if errors:
         lines += ["## Failed trials", ""]
         lines += [f"- `{r['name']}`: {r['error']}" for r in errors]

@@ -1,4 +1,4 @@
-"""Best-so-far curves with quartile bands, one PNG per system."""
+"""Best-so-far curves with quartile bands, one PNG per report group."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 from benchmarks.report.curves import Baselines
 from benchmarks.report.summary import METHOD_ORDER, curves
 
-__all__ = ["plot_system"]
+__all__ = ["plot_group"]
 
 _COLORS = {
     "turbo": "tab:blue",
@@ -28,8 +28,8 @@ _COLORS = {
 _FLAT = ("nominal", "true-theta", "mpc-true", "oracle")
 
 
-def plot_system(
-    system: str,
+def plot_group(
+    title: str,
     methods: dict[str, Sequence[dict[str, Any]]],
     baselines: Baselines,
     length: int,
@@ -66,7 +66,7 @@ def plot_system(
         ax.set_xlabel("episode")
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"{system}: median and 25-75 % over trials")
+    fig.suptitle(f"{title}: median and 25-75 % over trials")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ from benchmarks.report.curves import (
 )
 from benchmarks.sweep.config import TUNERS
 
-__all__ = ["BUDGETS", "METHOD_ORDER", "curves", "summarise"]
+__all__ = ["BUDGETS", "METHOD_ORDER", "curves", "methods_of", "report_groups", "summarise"]
 
 #: Budgets (episodes) of the report's tables.
 BUDGETS = (5, 10, 20, 50)
@@ -75,44 +75,80 @@ def _reference_records(
     return out
 
 
+def methods_of(records: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """``{method: records}`` in :data:`METHOD_ORDER`, with the oracle's references
+    ``true-theta`` and ``mpc-true`` as one-episode records."""
+    by_method: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        by_method.setdefault(r["config"]["tuner"], []).append(r)
+    for reference in ("true-theta", "mpc-true"):
+        rs = _reference_records(by_method.get("oracle", []), reference)
+        if rs:
+            by_method[reference] = rs
+    return {m: by_method[m] for m in METHOD_ORDER if m in by_method}
+
+
+def report_groups(records: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Records by report section: ``"<system> / <instance>"`` per instance setting (for
+    example ``hardware-like``, or ``random``: one drawn system per seed), plus
+    ``"<system> / all instances"`` when a system has more than one."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for system, by_tuner in sorted(group(records).items()):
+        system_records = [r for rs in by_tuner.values() for r in rs]
+        labels = sorted({_label(r) for r in system_records})
+        for label in labels:
+            groups[f"{system} / {label}"] = [r for r in system_records if _label(r) == label]
+        if len(labels) > 1:
+            groups[f"{system} / all instances"] = system_records
+    return groups
+
+
+def _in_group(record: dict[str, Any], name: str) -> bool:
+    system, _, label = name.partition(" / ")
+    if record["config"]["system"] != system:
+        return False
+    return label == "all instances" or _label(record) == label
+
+
+def _label(record: dict[str, Any]) -> str:
+    instance = record["config"]["instance"]
+    return instance if isinstance(instance, str) else "custom"
+
+
 def summarise(
     records: Sequence[dict[str, Any]],
     errors: Sequence[dict[str, Any]] = (),
     budgets: Sequence[int] = BUDGETS,
 ) -> dict[str, Any]:
-    """All numbers of the report (written as ``report.json``).
+    """All numbers of the report (written as ``report.json``), per report group.
 
     Returns:
-        ``{"budgets", "systems": {system: {"instances", "seeds", "budget",
-        "budgets", "methods": {method: {"trials", "errors", "best": {b: q},
-        "score": {b: q}, "crash_rate": {b: rate}, "episodes", "wall_time_median",
-        "wall_time_total", "episode_time_median", "tuner_time_median"}}}}}`` with
-        ``q = {"q25", "median", "q75", "n"}``.
+        ``{"budgets", "groups": {"<system> / <instance>": {"system", "instances",
+        "seeds", "budget", "budgets", "methods": {method: {"trials", "errors",
+        "best": {b: q}, "score": {b: q}, "crash_rate": {b: rate}, "episodes",
+        "wall_time_median", "wall_time_total", "episode_time_median",
+        "tuner_time_median"}}}}}`` with ``q = {"q25", "median", "q75", "n"}``.
     """
     baselines = Baselines(records)
-    by_system = group(records)
-    errors_by = group(errors)
-    out: dict[str, Any] = {"budgets": list(budgets), "systems": {}}
-    for system in sorted(by_system):  # systems without any finished trial: errors only
-        methods = dict(by_system.get(system, {}))
-        for reference in ("true-theta", "mpc-true"):
-            rs = _reference_records(methods.get("oracle", []), reference)
-            if rs:
-                methods[reference] = rs
-        system_records = [r for rs in by_system.get(system, {}).values() for r in rs]
-        max_budget = max((r["config"]["budget"] for r in system_records), default=0)
+    out: dict[str, Any] = {"budgets": list(budgets), "groups": {}}
+    for name, group_records in report_groups(records).items():
+        methods = methods_of(group_records)
+        failed: dict[str, int] = {}
+        for r in errors:
+            if _in_group(r, name):
+                failed[r["config"]["tuner"]] = failed.get(r["config"]["tuner"], 0) + 1
+        max_budget = max(r["config"]["budget"] for r in group_records)
         shown = [b for b in budgets if b <= max_budget]
         length = max([max_budget, *shown, 1])
         rows: dict[str, Any] = {}
-        names = [m for m in METHOD_ORDER if m in methods or m in errors_by.get(system, {})]
-        for method in names:
+        for method in [m for m in METHOD_ORDER if m in methods or m in failed]:
             rs = methods.get(method, [])
             best, score = curves(rs, baselines, length)
             episode_times = [e["wall_time"] for r in rs for e in r["episodes"]]
             tuner_times = [r["totals"]["tuner_time"] for r in rs if "totals" in r]
             rows[method] = {
                 "trials": len(rs),
-                "errors": len(errors_by.get(system, {}).get(method, [])),
+                "errors": failed.get(method, 0),
                 "best": {b: _q(best[:, b - 1]) for b in shown},
                 "score": {b: _q(score[:, b - 1]) for b in shown},
                 "crash_rate": {b: _pooled_crash_rate(rs, b) for b in shown},
@@ -122,9 +158,10 @@ def summarise(
                 "episode_time_median": _median(episode_times),
                 "tuner_time_median": _median(tuner_times),
             }
-        out["systems"][system] = {
-            "instances": sorted({str(instance_key(r)[1]) for r in system_records}),
-            "seeds": sorted({instance_key(r)[2] for r in system_records}),
+        out["groups"][name] = {
+            "system": group_records[0]["config"]["system"],
+            "instances": sorted({_label(r) for r in group_records}),
+            "seeds": sorted({instance_key(r)[2] for r in group_records}),
             "budget": max_budget,
             "budgets": shown,
             "methods": rows,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.report import write_report
 from benchmarks.sweep import ResultStore, SweepConfig, TrialConfig, run_sweep, without_timing
 from benchmarks.sweep.config import load_sweep_config, parse_seeds, resolve_instance
 from benchmarks.sweep.runner import run_trial
@@ -100,6 +101,8 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert "CartpoleParams.pole_mass must be > 0" in records[bad.trial_id]["error"]
     assert "Traceback" in records[bad.trial_id]["traceback"]
     assert all(records[t.trial_id]["status"] == "done" for t in good)
+    report = write_report(store.root).read_text()
+    assert f"`{bad.name}`: ValueError: CartpoleParams.pole_mass must be > 0" in report
     # A rerun skips the finished trials and tries the failed one again.
     again = run_sweep([good[0], bad, good[1]], store, workers=2, progress=False)
     assert again.skipped == 2 and len(again.errors) == 1 and again.done == 0
