@@ -50,6 +50,11 @@ def _sweep_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budgets", nargs="+", type=int, help="episodes per trial")
     p.add_argument("--episode-seed", choices=("fixed", "fresh"))
     p.add_argument(
+        "--bounds",
+        choices=("tuning", "theta"),
+        help="box of theta: the policy's tuning bounds (default) or its whole theta range",
+    )
+    p.add_argument(
         "--option",
         action="append",
         type=_option,
@@ -82,6 +87,7 @@ def sweep(args: argparse.Namespace) -> int:
         "seeds": args.seeds,
         "budgets": args.budgets,
         "episode_seed": args.episode_seed,
+        "bounds": args.bounds,
     }
     config = load_sweep_config(args.config, overrides)
     for method, key, value in args.option:

@@ -1,11 +1,16 @@
 r"""Oracle reference of a system instance: the best the AMPC's theta can do there.
 
-``method: cmaes`` (default): a long CMA-ES run on the same experiment (same instance,
-same episode seed), started at the *true* physical parameters (the theta a perfect
-identification would give, clipped into the tuning bounds), for ``episodes``
-episodes (default 200, four times the tuners' largest budget). The oracle value is
-the best non-crashed return of that run. Its episode 0 is the AMPC at the true
-parameters, kept as ``extra["true_theta"]``.
+A long, privileged search on the same experiment (same instance, same episode seed)
+of ``episodes`` episodes (default 200, four times the tuners' largest budget):
+
+1. episode 0: the *true* physical parameters (the theta a perfect identification
+   would give, clipped into the tuning bounds), kept as ``extra["true_theta"]``;
+2. ``random_fraction`` (default 1/4) of the episodes: uniform random thetas in the
+   tuning box (a start point that crashes must not trap the search);
+3. the rest: CMA-ES started at the best non-crashed theta so far (the true theta
+   if none), with the trial seed.
+
+The oracle value is the best non-crashed return of the whole run.
 
 Why not the MPC with the true parameters as the reference? The MPC's model has no
 actuation delay and no sensor noise, so on a mismatched system it is not the best
@@ -92,28 +97,36 @@ def mpc_reference(trial: TrialConfig, exp: Experiment) -> dict[str, Any] | None:
     }
 
 
-def run(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
-    """Run the oracle. Options: ``method`` (``"cmaes"``), ``episodes`` (200),
-    ``mpc_reference`` (True), and any option of the CMA-ES tuner. The trial's ``budget``
-    does not limit the oracle."""
-    from ampc_agent.tuners import make_tuner
-
-    options = dict(trial.options)
-    method = options.pop("method", "cmaes")
-    episodes = int(options.pop("episodes", 200))
-    with_mpc = bool(options.pop("mpc_reference", True))
-    if method != "cmaes":
-        raise ValueError(f"unknown oracle method {method!r}; valid: ['cmaes']")
-    theta0, clipped = true_theta(exp)
-    tuner = make_tuner("cmaes", exp.lower, exp.upper, seed=trial.seed, x0=theta0, **options)
+def _search(exp: Experiment, tuner: Any, episodes: int) -> None:
     for _ in range(episodes):
         theta = tuner.ask()
-        episode = exp.run(theta)
+        episode = exp.run(exp.full_theta(theta))
         tuner.tell(theta, episode["return"], crashed=episode["crashed"])
+
+
+def run(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
+    """Run the oracle. Options: ``episodes`` (200), ``random_fraction`` (0.25),
+    ``mpc_reference`` (True), and any option of the CMA-ES tuner (``cmaes.<key>`` is
+    not needed: unknown keys go to CMA-ES). The trial's ``budget`` does not limit it."""
+    from benchmarks.sweep.runner import make_free_tuner
+
+    options = dict(trial.options)
+    episodes = int(options.pop("episodes", 200))
+    n_random = round(float(options.pop("random_fraction", 0.25)) * episodes)
+    with_mpc = bool(options.pop("mpc_reference", True))
+    theta0, clipped = true_theta(exp)
+    # Phase 1: the true theta (the random tuner's first ask is x0), then random thetas.
+    _search(exp, make_free_tuner("random", exp, seed=trial.seed, x0=theta0), max(n_random, 1))
+    ok = [e for e in exp.episodes if not e["crashed"]]
+    start = np.array(max(ok, key=lambda e: e["return"])["theta"]) if ok else theta0
+    # Phase 2: CMA-ES from the best so far.
+    cmaes = make_free_tuner("cmaes", exp, seed=trial.seed, x0=start, **options)
+    _search(exp, cmaes, episodes - len(exp.episodes))
     first = exp.episodes[0]
     reference = mpc_reference(trial, exp) if with_mpc else None
     return {
-        "method": method,
+        "random_episodes": max(n_random, 1),
+        "cmaes_start": [float(t) for t in start],
         "mpc_true": reference,
         "true_theta": {
             "theta": first["theta"],

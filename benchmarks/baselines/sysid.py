@@ -19,10 +19,10 @@ hand them to the controller. Closed-loop, iterated:
 Masses, damping and actuator gain enter the equations only through their ratios
 (``model.SCALE_FREE``), so motion data fixes them up to one common scale. A very weak
 prior towards the nominal values (log-space, weight ``prior`` per parameter relative
-to the data) keeps the fit well posed; then the common scale is chosen so that theta
-is closest to theta_nom in the tuning box (unit-cube distance), where the AMPC's
-first-order step is most accurate: for the MPC itself every point of the ray is the
-same model. Cost weights in theta stay nominal.
+to the data) keeps the fit well posed; then the common scale is chosen so that the
+scale-free entries of theta are closest to theta_nom (log-space, see
+:func:`closest_scale`), where the AMPC's first-order step is most accurate: for the MPC
+itself every point of the ray is the same model. Cost weights in theta stay nominal.
 """
 
 from __future__ import annotations
@@ -121,25 +121,20 @@ def identify(
 def closest_scale(
     exp: Experiment, model: Any, params: dict[str, float]
 ) -> tuple[float, np.ndarray]:
-    """The factor ``s`` on ``model.SCALE_FREE`` that brings theta closest to theta_nom in
-    the unit cube of the tuning box, and that theta (not yet clipped)."""
-    from scipy.optimize import minimize_scalar
+    """The common factor ``s`` on ``model.SCALE_FREE`` closest to theta_nom, and theta.
 
-    span = exp.upper - exp.lower
-
-    def theta_at(log_s: float) -> np.ndarray:
-        theta = exp.theta_nominal.copy()
-        for i, name in enumerate(exp.theta_names):
-            if name in model.FITTED:
-                factor = np.exp(log_s) if name in model.SCALE_FREE else 1.0
-                theta[i] = params[name] * factor
-        return theta
-
-    def distance(log_s: float) -> float:
-        return float(np.sum(((theta_at(log_s) - exp.theta_nominal) / span) ** 2))
-
-    log_s = minimize_scalar(distance, bounds=(-3.0, 3.0), method="bounded").x
-    return float(np.exp(log_s)), theta_at(log_s)
+    ``s`` minimises ``sum_i log(s p_i / theta_nom_i)^2`` over the scale-free entries of
+    theta (closed form: the geometric mean), so entries that the tuning box fixes
+    anchor the scale like the others. Returns theta before clipping.
+    """
+    idx = [i for i, n in enumerate(exp.theta_names) if n in model.SCALE_FREE]
+    logs = [np.log(max(params[exp.theta_names[i]], 1e-9) / exp.theta_nominal[i]) for i in idx]
+    scale = float(np.exp(-np.mean(logs))) if logs else 1.0
+    theta = exp.theta_nominal.copy()
+    for i, name in enumerate(exp.theta_names):
+        if name in model.FITTED:
+            theta[i] = params[name] * (scale if name in model.SCALE_FREE else 1.0)
+    return scale, theta
 
 
 def run(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:

@@ -7,9 +7,9 @@ Definitions (used by the tables, the plots and TensorBoard alike):
   crashed return (the reward collected until the crash). A record shorter than ``b``
   (nominal: 1 episode; sysid stops when its theta repeats) is held at its last value:
   with a fixed episode seed, rerunning a theta repeats its episode.
-- **nominal value** of a (system, instance, seed): the return of the ``nominal``
-  record; **oracle value**: the best non-crashed return of the ``oracle`` record.
-  Missing for a seed: the median over the seeds of the instance.
+- **nominal value** of a (system, instance, box, seed): the return of the ``nominal``
+  record; **oracle value**: the best non-crashed return of the ``oracle`` record (all
+  crashed: its best crashed return). Missing for a seed: the median over the seeds.
 - **normalised score** = (best-so-far - nominal) / (oracle - nominal): 0 = nominal
   AMPC, 1 = oracle. Undefined (NaN) when oracle - nominal < 1e-9.
 - **crash rate** at ``b``: crashed episodes / episodes run among the first ``b``.
@@ -35,13 +35,13 @@ __all__ = [
 ]
 
 
-def instance_key(record: dict[str, Any]) -> tuple[str, str, int]:
-    """``(system, instance, seed)``: trials that share an experiment."""
+def instance_key(record: dict[str, Any]) -> tuple[str, str, str, int]:
+    """``(system, instance, bounds, seed)``: trials that share an experiment and a box."""
     c = record["config"]
     instance = (
         c["instance"] if isinstance(c["instance"], str) else repr(sorted(c["instance"].items()))
     )
-    return c["system"], instance, int(c["seed"])
+    return c["system"], instance, c.get("bounds", "tuning"), int(c["seed"])
 
 
 def best_so_far(episodes: Sequence[dict[str, Any]], length: int) -> np.ndarray:
@@ -68,8 +68,8 @@ class Baselines:
     """Nominal and oracle values per (system, instance, seed), from the records."""
 
     def __init__(self, records: Iterable[dict[str, Any]]) -> None:
-        self.nominal: dict[tuple[str, str, int], float] = {}
-        self.oracle: dict[tuple[str, str, int], float] = {}
+        self.nominal: dict[tuple[str, str, str, int], float] = {}
+        self.oracle: dict[tuple[str, str, str, int], float] = {}
         for r in records:
             tuner = r["config"]["tuner"]
             if tuner == "nominal" and r["episodes"]:
@@ -80,16 +80,18 @@ class Baselines:
                 )
 
     @staticmethod
-    def _lookup(table: dict[tuple[str, str, int], float], key: tuple[str, str, int]) -> float:
+    def _lookup(
+        table: dict[tuple[str, str, str, int], float], key: tuple[str, str, str, int]
+    ) -> float:
         if key in table:
             return table[key]
-        same = [v for k, v in table.items() if k[:2] == key[:2]]
+        same = [v for k, v in table.items() if k[:-1] == key[:-1]]
         return float(np.median(same)) if same else float("nan")
 
-    def nominal_value(self, key: tuple[str, str, int]) -> float:
+    def nominal_value(self, key: tuple[str, str, str, int]) -> float:
         return self._lookup(self.nominal, key)
 
-    def oracle_value(self, key: tuple[str, str, int]) -> float:
+    def oracle_value(self, key: tuple[str, str, str, int]) -> float:
         return self._lookup(self.oracle, key)
 
 

@@ -111,8 +111,10 @@ def _in_group(record: dict[str, Any], name: str) -> bool:
 
 
 def _label(record: dict[str, Any]) -> str:
+    """Instance label, with `` (theta box)`` for trials tuned in the whole theta range."""
     instance = record["config"]["instance"]
-    return instance if isinstance(instance, str) else "custom"
+    label = instance if isinstance(instance, str) else "custom"
+    return label + (" (theta box)" if record["config"].get("bounds") == "theta" else "")
 
 
 def summarise(
@@ -161,7 +163,7 @@ def summarise(
         out["groups"][name] = {
             "system": group_records[0]["config"]["system"],
             "instances": sorted({_label(r) for r in group_records}),
-            "seeds": sorted({instance_key(r)[2] for r in group_records}),
+            "seeds": sorted({instance_key(r)[-1] for r in group_records}),
             "budget": max_budget,
             "budgets": shown,
             "methods": rows,

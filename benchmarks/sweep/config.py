@@ -60,6 +60,9 @@ class TrialConfig:
         seed: Trial seed (tuner seed and episode seed).
         budget: Episodes the method may run.
         episode_seed: ``"fixed"`` (same episode seed every episode) or ``"fresh"``.
+        bounds: Box of theta: ``"tuning"`` (the policy's recommended tuning bounds, as
+            the tuning env uses them) or ``"theta"`` (the whole range the AMPC's
+            sensitivities were trained for).
         options: Options of the tuner or baseline.
     """
 
@@ -69,6 +72,7 @@ class TrialConfig:
     seed: int
     budget: int
     episode_seed: str = "fixed"
+    bounds: str = "tuning"
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -81,6 +85,8 @@ class TrialConfig:
             raise ValueError(f"budget must be a positive integer, got {self.budget!r}")
         if self.episode_seed not in ("fixed", "fresh"):
             raise ValueError(f"episode_seed must be 'fixed' or 'fresh', got {self.episode_seed!r}")
+        if self.bounds not in ("tuning", "theta"):
+            raise ValueError(f"bounds must be 'tuning' or 'theta', got {self.bounds!r}")
         if not isinstance(self.instance, (str, Mapping)):
             raise ValueError(f"instance must be a name or a dict, got {self.instance!r}")
 
@@ -154,6 +160,7 @@ class SweepConfig:
     seeds: list[int] = field(default_factory=lambda: list(range(5)))
     budgets: list[int] = field(default_factory=lambda: [50])
     episode_seed: str = "fixed"
+    bounds: str = "tuning"
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def trials(self) -> list[TrialConfig]:
@@ -166,6 +173,7 @@ class SweepConfig:
                 seed=seed,
                 budget=budget,
                 episode_seed=self.episode_seed,
+                bounds=self.bounds,
                 options=dict(self.options.get(tuner, {})),
             )
             for system, budget, instance, tuner, seed in itertools.product(
@@ -179,7 +187,7 @@ def load_sweep_config(path: str | Path | None, overrides: Mapping[str, Any]) -> 
 
     Unknown keys in the file raise ``ValueError``. Keys: ``systems``, ``tuners``,
     ``instances``, ``seeds`` (int, ``"0-19"`` or a list), ``budgets``,
-    ``episode_seed``, ``options``.
+    ``episode_seed``, ``bounds``, ``options``.
     """
     import yaml
 

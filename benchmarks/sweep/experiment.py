@@ -53,6 +53,8 @@ class Experiment:
         env: The tuning env (bounds, instance, episode seed).
         params: The system instance as a plain dict.
         lower, upper: Tuning bounds of theta.
+        free: Mask of the entries a tuner searches (``upper > lower``); entries with
+            ``lower == upper`` are fixed by the policy's tuning box.
         episodes: One dict per episode run so far (the record's ``episodes``).
         trajectories: ``(states, actions)`` of each episode.
     """
@@ -64,20 +66,31 @@ class Experiment:
         system = get_system(trial.system)
         params = resolve_instance(params_class(system.env_id), trial.instance, trial.seed)
         self.policy = system.make_policy()
+        whole = trial.bounds == "theta"
         self.env = EpisodeTuningEnv(
             system.env_id,
             self.policy,
             system=params,
             episode_seed=trial.episode_seed,
             seed=trial.seed,
+            lower=self.policy.theta_lower if whole else None,
+            upper=self.policy.theta_upper if whole else None,
         )
         self.params: dict[str, float] = dict(self.env.system)
         self.theta_names = tuple(self.policy.theta_names)
         self.theta_nominal = np.asarray(self.policy.theta_nominal, dtype=np.float64)
         self.lower = self.env.action_space.low.astype(np.float64)
         self.upper = self.env.action_space.high.astype(np.float64)
+        self.free = self.upper > self.lower
         self.episodes: list[dict[str, Any]] = []
         self.trajectories: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def full_theta(self, free_values: np.ndarray) -> np.ndarray:
+        """theta with the free entries set to ``free_values`` and the fixed ones at their
+        (only) value."""
+        theta = np.clip(self.theta_nominal, self.lower, self.upper)
+        theta[self.free] = free_values
+        return theta
 
     def episode_seed(self, episode: int) -> int:
         """Seed of episode ``episode``: the trial seed, or trial seed + episode if fresh."""

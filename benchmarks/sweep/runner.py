@@ -20,30 +20,24 @@ import numpy as np
 from benchmarks.sweep.config import TUNERS, TrialConfig
 from benchmarks.sweep.experiment import Experiment
 
-__all__ = ["error_record", "run_trial", "run_tuner"]
+__all__ = ["error_record", "make_free_tuner", "run_trial", "run_tuner"]
 
 
 def run_tuner(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
     """The tuner loop: ask theta, run one episode, tell the return and crash flag.
 
     The tuner starts at the nominal theta (``x0``), so episode 0 of every tuner is the
-    nominal AMPC. Seed of the tuner = trial seed.
+    nominal AMPC. Seed of the tuner = trial seed. The tuner searches the free entries
+    of theta (``upper > lower`` in the tuning box); fixed entries stay at their value.
     """
-    from ampc_agent.tuners import make_tuner
-
-    tuner = make_tuner(
-        trial.tuner,
-        exp.lower,
-        exp.upper,
-        seed=trial.seed,
-        x0=exp.theta_nominal,
-        **trial.options,
+    tuner = make_free_tuner(
+        trial.tuner, exp, seed=trial.seed, x0=exp.theta_nominal, **trial.options
     )
     for _ in range(trial.budget):
         start = time.perf_counter()
         theta = tuner.ask()
         asked = time.perf_counter() - start
-        episode = exp.run(theta)
+        episode = exp.run(exp.full_theta(theta))
         start = time.perf_counter()
         tuner.tell(theta, episode["return"], crashed=episode["crashed"])
         episode["tuner_time"] = asked + time.perf_counter() - start
@@ -51,7 +45,20 @@ def run_tuner(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
     if all(e["crashed"] for e in exp.episodes):
         return {"tuner_best": None}  # best() refuses: no feasible episode yet
     best_theta, best_value = tuner.best()
-    return {"tuner_best": {"theta": [float(t) for t in best_theta], "return": float(best_value)}}
+    full = exp.full_theta(best_theta)
+    return {"tuner_best": {"theta": [float(t) for t in full], "return": float(best_value)}}
+
+
+def make_free_tuner(
+    name: str, exp: Experiment, *, seed: int, x0: np.ndarray, **options: Any
+) -> Any:
+    """``make_tuner`` over the free entries of theta (``x0`` given in full)."""
+    from ampc_agent.tuners import make_tuner
+
+    if not exp.free.any():
+        raise ValueError(f"the tuning box fixes every entry of theta {exp.theta_names}")
+    x0 = np.clip(np.asarray(x0, dtype=np.float64), exp.lower, exp.upper)[exp.free]
+    return make_tuner(name, exp.lower[exp.free], exp.upper[exp.free], seed=seed, x0=x0, **options)
 
 
 def _methods() -> dict[str, Callable[[TrialConfig, Experiment], dict[str, Any]]]:
@@ -96,6 +103,7 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
             theta_nominal=exp.theta_nominal.tolist(),
             tuning_lower=exp.lower.tolist(),
             tuning_upper=exp.upper.tolist(),
+            free=[n for n, f in zip(exp.theta_names, exp.free, strict=True) if f],
         )
         extra = _methods()[trial.tuner](trial, exp)
         record.update(status="done", episodes=exp.episodes, totals=exp.totals(), extra=extra)

@@ -69,8 +69,8 @@ class PumpAndCentre:
 
     theta_names = ("k_pump", "k_centre")
     theta_nominal = np.array([3.0, 4.0])
-    tuning_lower = np.array([0.0, 0.0])
-    tuning_upper = np.array([10.0, 20.0])
+    tuning_lower = theta_lower = np.array([0.0, 0.0])
+    tuning_upper = theta_upper = np.array([10.0, 20.0])
 
     def __init__(self) -> None:
         self.theta = self.theta_nominal.copy()
