@@ -15,6 +15,9 @@ from pathlib import Path
 
 from ampc_agent.training.config import NetworkConfig, TrainingConfig
 
+#: Systems whose MPC is odd in the state (x -> -x gives u -> -u at equal parameters).
+MIRROR_SYMMETRIC = ("cartpole",)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``ampc train``."""
@@ -69,6 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="train J on asinh(J / scale), scale = this quantile of |J| (<= 0: plain J)",
     )
     parser.add_argument(
+        "--mirror",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="add mirrored samples (-x, -u, -J); default on for cartpole (symmetric)",
+    )
+    parser.add_argument(
         "--allow-incomplete",
         action="store_true",
         help="train on a dataset whose generation has not finished",
@@ -103,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
         max_samples=args.max_samples,
         num_threads=args.threads,
         saturation_aware=not args.no_saturation_aware,
+        mirror_augmentation=(
+            args.mirror if args.mirror is not None else args.system in MIRROR_SYMMETRIC
+        ),
         jacobian_asinh_quantile=(
             args.jacobian_asinh_quantile if args.jacobian_asinh_quantile > 0 else None
         ),

@@ -145,7 +145,7 @@ def evaluate_cartpole(
     report["tuning_rule"] = (
         "per parameter, the widest sweep interval around theta_nom on which the AMPC's "
         "change of action follows the MPC's: mean |(u(theta) - u(theta_nom)) - "
-        "(u*(theta) - u*(theta_nom))| <= max(0.5 x mean |u*(theta) - u*(theta_nom)|, 0.1 N)"
+        "(u*(theta) - u*(theta_nom))| <= max(0.8 x mean |u*(theta) - u*(theta_nom)|, 0.1 N)"
     )
     inside = np.all((thetas >= lower) & (thetas <= upper), axis=1)
     report["adaptation"]["inside_tuning_box"] = {

@@ -122,7 +122,7 @@ def markdown_report(report: dict[str, Any], title: str = "AMPC evaluation: cartp
         "### One-at-a-time sweeps",
         "",
         "Per value: AMPC change error / MPC change (N, mean over the states); the "
-        "recommended range keeps the values where the first is at most half the second "
+        "recommended range keeps the values where the first is at most 0.8 x the second "
         "or below 0.1 N.",
         "",
     ]

@@ -53,6 +53,9 @@ class TrainingConfig:
         saturation_aware: Where the MPC's action sits at an input bound, the nominal
             network is only penalised for falling short of the bound, so that it can
             saturate smoothly instead of fitting the kink of the clip.
+        mirror_augmentation: Add the mirror image ``(-x, -u, -du/dtheta)`` of every
+            training and validation sample: for systems symmetric under ``x -> -x,
+            u -> -u`` with sign-free parameters, such as the cart-pole.
         jacobian_asinh_quantile: The sensitivity network is trained on
             ``asinh(J / scale)`` with ``scale`` this quantile of the non-zero ``|J|`` per
             entry (the labels are heavy-tailed); ``None`` trains on ``J`` itself.
@@ -68,6 +71,7 @@ class TrainingConfig:
     angle_states: tuple[str, ...] | None = None
     saturation_aware: bool = True
     jacobian_asinh_quantile: float | None = 0.75
+    mirror_augmentation: bool = False
     pi: NetworkConfig = field(default_factory=NetworkConfig)
     jacobian: NetworkConfig = field(default_factory=NetworkConfig)
 

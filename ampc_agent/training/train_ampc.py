@@ -106,6 +106,22 @@ def _angle_indices(metadata: dict[str, Any], config: TrainingConfig) -> tuple[in
     return tuple(i for i, name in enumerate(state_names) if name in wanted)
 
 
+def _mirrored(
+    features: StateFeatures, x: np.ndarray, u: np.ndarray, du: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Samples plus their mirror images ``(-x, -u, -du/dtheta)``, as features.
+
+    For a system symmetric under ``x -> -x, u -> -u`` with parameters that do not
+    change sign (the cart-pole: masses, lengths, friction, gain, cost weights), the
+    MPC's action is odd in the state, and so is its sensitivity.
+    """
+    return (
+        np.concatenate([features(x), features(-x)]),
+        np.concatenate([u, -u]),
+        np.concatenate([du, -du]),
+    )
+
+
 def train_ampc(
     dataset: Dataset,
     config: TrainingConfig | None = None,
@@ -155,30 +171,27 @@ def train_ampc(
 
         writer = SummaryWriter(str(log_dir))
         writer.add_text("config", f"```\n{config.to_dict()}\n```")
+    # Training and validation arrays (the test set is never augmented).
+    ft, ut, dut = f[train], u[train], du[train].reshape(-1, nu * p)
+    fv, uv, duv = f[val], u[val], du[val].reshape(-1, nu * p)
+    if config.mirror_augmentation:
+        ft, ut, dut = _mirrored(features, x[train], ut, dut)
+        fv, uv, duv = _mirrored(features, x[val], uv, duv)
     try:
         with deterministic(config.seed, config.num_threads) as gen:
             pi_fit = fit_network(
-                f[train],
-                u[train],
-                f[val],
-                u[val],
-                config.pi,
-                gen,
-                target_bounds=u_bounds,
-                writer=writer,
-                tag="pi",
+                ft, ut, fv, uv, config.pi, gen, target_bounds=u_bounds, writer=writer, tag="pi"
             )
-            jac_train = du[train].reshape(-1, nu * p)
             transform = (
                 None
                 if config.jacobian_asinh_quantile is None
-                else AsinhScaling.fit(jac_train, config.jacobian_asinh_quantile)
+                else AsinhScaling.fit(dut, config.jacobian_asinh_quantile)
             )
             jac_fit = fit_network(
-                f[train],
-                jac_train,
-                f[val],
-                du[val].reshape(-1, nu * p),
+                ft,
+                dut,
+                fv,
+                duv,
                 config.jacobian,
                 gen,
                 target_transform=transform,
