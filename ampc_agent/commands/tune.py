@@ -71,14 +71,27 @@ def run(args: argparse.Namespace) -> int:
         episode_seed=args.episode_seed,
         seed=args.seed,
     )
+    env.reset(seed=args.seed)
     tuning = env.unwrapped
     lower, upper = tuning.action_space.low, tuning.action_space.high
+    # The tuning box may fix entries (lower == upper: the AMPC's first-order adaptation
+    # is not trusted for them); the tuner searches the free ones.
+    free = upper > lower
+    if not free.any():
+        raise SystemExit(f"the tuning box fixes every entry of theta {tuning.theta_names}")
+    theta_fixed = np.clip(policy.theta_nominal, lower, upper)
+
+    def full(theta_free: np.ndarray) -> np.ndarray:
+        theta = theta_fixed.copy()
+        theta[free] = theta_free
+        return theta
+
     tuner = make_tuner(
         args.tuner,
-        lower,
-        upper,
+        lower[free],
+        upper[free],
         seed=args.seed,
-        x0=policy.theta_nominal,
+        x0=theta_fixed[free],
         study_dir=study / "tuner",
     )
     records_path = study / "episodes.json"
@@ -92,10 +105,11 @@ def run(args: argparse.Namespace) -> int:
 
     with tqdm(total=args.episodes, initial=done, desc=f"tuning ({args.tuner})", unit="ep") as bar:
         for episode in range(done, args.episodes):
-            theta = tuner.ask()
+            theta_free = tuner.ask()
+            theta = full(theta_free)
             tuning.episodes = episode  # fresh-seed mode: the seed follows the episode index
             _, ret, _, _, info = env.step(theta)
-            tuner.tell(theta, ret, crashed=info["crashed"])
+            tuner.tell(theta_free, ret, crashed=info["crashed"])
             records.append(
                 {
                     "episode": episode,
@@ -115,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
     returns = np.array([r["return"] for r in records])
     crashed = np.array([r["crashed"] for r in records])
     nominal = records[0]
-    best_theta, best_value = tuner.best()
+    best_free, best_value = tuner.best()
+    best_theta = full(best_free)
     result = {
         "system": args.system,
         "instance": args.instance,
@@ -129,6 +144,9 @@ def run(args: argparse.Namespace) -> int:
         "theta_names": list(tuning.theta_names),
         "theta_nominal": policy.theta_nominal.tolist(),
         "theta_best": best_theta.tolist(),
+        "theta_tuned": [n for n, f in zip(tuning.theta_names, free, strict=True) if f],
+        "tuning_lower": lower.tolist(),
+        "tuning_upper": upper.tolist(),
     }
     write_json(study / "best_theta.json", result)
     plot_returns(returns, crashed, study / "returns.png", title=name)
@@ -143,10 +161,12 @@ def run(args: argparse.Namespace) -> int:
     table.add_row("crashed episodes", f"{int(crashed.sum())} of {len(records)}")
     console.print(table)
     theta_table = Table(title="theta")
-    for col in ("parameter", "nominal", "tuned"):
+    for col in ("parameter", "nominal", "tuned", "tuning range"):
         theta_table.add_column(col, justify="right" if col != "parameter" else "left")
-    for n, t0, t in zip(tuning.theta_names, policy.theta_nominal, best_theta, strict=True):
-        theta_table.add_row(n, f"{t0:.4g}", f"{t:.4g}")
+    rows = zip(tuning.theta_names, policy.theta_nominal, best_theta, lower, upper, strict=True)
+    for n, t0, t, lo, hi in rows:
+        box = f"[{lo:.4g}, {hi:.4g}]" if hi > lo else "fixed"
+        theta_table.add_row(n, f"{t0:.4g}", f"{t:.4g}", box)
     console.print(theta_table)
     console.print(f"study: {study}  (best_theta.json, returns.png)   TensorBoard: {logger.logdir}")
     env.close()
