@@ -28,6 +28,7 @@ from ampc_agent.evaluation.adaptation import (
     parameter_sweeps,
     recommend_tuning_bounds,
     sample_thetas,
+    trimmed_change_means,
 )
 from ampc_agent.evaluation.closed_loop import compare_closed_loop
 from ampc_agent.evaluation.mpc_adapter import MPCController, MPCReference
@@ -132,6 +133,13 @@ def evaluate_cartpole(
         **{f"{k}_per_theta": np.nanmean(v, axis=1).tolist() for k, v in methods.items()},
         "table": error_by_distance(dist, methods, DISTANCE_EDGES),
     }
+    mc_trim, ac_trim = trimmed_change_means(errs["mpc_change"], errs["adapted_change"])
+    report["adaptation"]["mpc_change_trimmed_per_theta"] = mc_trim.tolist()
+    report["adaptation"]["adapted_change_trimmed_per_theta"] = ac_trim.tolist()
+    for row in report["adaptation"]["table"]:
+        sel = (dist >= row["lo"]) & (dist < row["hi"])
+        row["mpc_change_trimmed_mean"] = float(np.nanmean(mc_trim[sel]))
+        row["adapted_change_trimmed_mean"] = float(np.nanmean(ac_trim[sel]))
     log(
         f"adaptation: {n_thetas} thetas x {len(states)} states "
         f"({time.perf_counter() - t2:.0f} s); AMPC error at theta_nom {nominal_error:.3f} N"
@@ -145,7 +153,9 @@ def evaluate_cartpole(
     report["tuning_rule"] = (
         "per parameter, the widest sweep interval around theta_nom on which the AMPC's "
         "change of action follows the MPC's: mean |(u(theta) - u(theta_nom)) - "
-        "(u*(theta) - u*(theta_nom))| <= max(0.8 x mean |u*(theta) - u*(theta_nom)|, 0.1 N)"
+        "(u*(theta) - u*(theta_nom))| <= max(0.8 x mean |u*(theta) - u*(theta_nom)|, 0.1 N), "
+        "means over the states without the 10 % where the MPC's action moved most "
+        "(jumps to another local optimum)"
     )
     inside = np.all((thetas >= lower) & (thetas <= upper), axis=1)
     report["adaptation"]["inside_tuning_box"] = {

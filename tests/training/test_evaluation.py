@@ -13,6 +13,7 @@ from ampc_agent.evaluation.adaptation import (
     parameter_sweeps,
     recommend_tuning_bounds,
     sample_thetas,
+    trimmed_change_means,
 )
 from ampc_agent.evaluation.closed_loop import swing_up_success
 from ampc_agent.training.synthetic import synthetic_labels
@@ -80,18 +81,33 @@ def test_recommended_bounds_stop_where_adaptation_stops_working(trained) -> None
     # Hand-made sweep of parameter 0: fine up to one step above nominal, then broken.
     values = [nom[0] - 0.4, nom[0] - 0.2, nom[0], nom[0] + 0.2, nom[0] + 0.4]
     sweeps = [
-        {"name": n, "values": [nom[j]], "adapted_change": [0.0], "mpc_change": [0.0]}
+        {
+            "name": n,
+            "values": [nom[j]],
+            "adapted_change_trimmed": [0.0],
+            "mpc_change_trimmed": [0.0],
+        }
         for j, n in enumerate(policy.theta_names)
     ]
     sweeps[0] = {
         "name": policy.theta_names[0],
         "values": values,
-        "adapted_change": [0.55, 0.2, 0.0, 0.4, 3.0],
-        "mpc_change": [0.6, 1.0, 0.0, 1.0, 3.5],
+        "adapted_change_trimmed": [0.55, 0.2, 0.0, 0.4, 3.0],
+        "mpc_change_trimmed": [0.6, 1.0, 0.0, 1.0, 3.5],
     }
     lower, upper = recommend_tuning_bounds(policy, sweeps)
     assert lower[0] == nom[0] - 0.2 and upper[0] == nom[0] + 0.2
     np.testing.assert_array_equal(lower[1:], nom[1:])
+
+
+def test_trimmed_means_drop_the_states_where_the_mpc_jumped() -> None:
+    mpc_change = np.full((2, 10), 0.2)
+    mpc_change[0, 3] = 20.0  # a branch switch at one state
+    adapted_change = np.full((2, 10), 0.1)
+    adapted_change[0, 3] = 20.0
+    mc, ac = trimmed_change_means(mpc_change, adapted_change, trim=0.1)
+    np.testing.assert_allclose(mc, [0.2, 0.2])
+    np.testing.assert_allclose(ac, [0.1, 0.1])
 
 
 def test_faithfulness_rule() -> None:
