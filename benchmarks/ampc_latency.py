@@ -12,7 +12,7 @@ nominal MuJoCo cart-pole, so the warm start is what a control loop would have):
 numpy's BLAS is pinned to one thread (a control loop runs on one core). Prints a
 table and writes ``benchmarks/results/ampc_latency.{md,json}`` with machine info.
 
-    python benchmarks/ampc_latency.py [--policy PATH] [--episodes 2] [--repeats 200]
+    python -m benchmarks.ampc_latency [--policy PATH] [--episodes 2] [--repeats 20]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -127,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         "speedup_median_warm_over_ampc_single": speedup,
         "speedup_p99_warm_over_ampc_single": mpc_warm["p99_us"] / ampc["p99_us"],
         "policy": str(args.policy or "shipped cartpole"),
-        "command": "python benchmarks/ampc_latency.py " + " ".join(argv or []),
+        "command": "python -m benchmarks.ampc_latency "
+        + " ".join(sys.argv[1:] if argv is None else argv),
     }
     header = "| controller | median (us) | mean (us) | p90 (us) | p99 (us) | max (us) | n |"
     lines = [header, "|---|---|---|---|---|---|---|"]
