@@ -19,8 +19,9 @@ from ampc_agent.dataset.storage import shard_path
 from ampc_agent.mpc import CARTPOLE_THETA
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = GeneratorSettings(samples=12, shard_size=4, episode_steps=40, stride=4,
-                         trajectory_fraction=0.5, seed=3)
+TINY = GeneratorSettings(
+    samples=12, shard_size=4, episode_steps=40, stride=4, trajectory_fraction=0.5, seed=3
+)
 
 
 def same_samples(a, b) -> bool:
@@ -102,12 +103,33 @@ def test_folder_with_other_settings_is_refused(reference) -> None:
 def test_killed_cli_run_resumes_without_duplicates(reference, tmp_path) -> None:
     _, data = reference
     out = tmp_path / "killed"
-    args = ["dataset", "cartpole", "--samples", "12", "--shard-size", "4", "--episode-steps",
-            "40", "--stride", "4", "--trajectory-fraction", "0.5", "--seed", "3", "--out",
-            str(out), "--no-progress"]
-    proc = subprocess.Popen([sys.executable, "-m", "ampc_agent.cli", *args], cwd=REPO,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    args = [
+        "dataset",
+        "cartpole",
+        "--samples",
+        "12",
+        "--shard-size",
+        "4",
+        "--episode-steps",
+        "40",
+        "--stride",
+        "4",
+        "--trajectory-fraction",
+        "0.5",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ampc_agent.cli", *args],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 240
     while not shard_path(out, 0).exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -132,8 +154,7 @@ def test_local_worker_processes_give_the_same_dataset(reference, tmp_path) -> No
 def test_ray_workers_give_the_same_dataset(reference, tmp_path) -> None:
     pytest.importorskip("ray")
     _, data = reference
-    meta = generate_dataset(tmp_path / "ray", TINY, workers=2, ray_address="local",
-                            progress=False)
+    meta = generate_dataset(tmp_path / "ray", TINY, workers=2, ray_address="local", progress=False)
     assert meta["runs"][-1]["backend"] == "ray"
     assert same_samples(load_dataset(tmp_path / "ray"), data)
 

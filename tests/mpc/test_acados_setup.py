@@ -25,15 +25,26 @@ def double_integrator(weight: float = 1.0) -> ParametricOCP:
     spec = ThetaSpec(("mass", "r"), (1.0, 0.1), (0.5, 0.01), (2.0, 1.0), ("kg", "-"))
     return ParametricOCP(
         name="dblint",
-        x=x, u=u, theta=p, x_next=x_next,
+        x=x,
+        u=u,
+        theta=p,
+        x_next=x_next,
         stage_cost=weight * x[0] ** 2 + 0.1 * x[1] ** 2 + p[1] * u[0] ** 2,
         terminal_cost=10 * x[0] ** 2 + x[1] ** 2,
-        dt=dt, steps=10,
-        u_lower=np.array([-1.0]), u_upper=np.array([1.0]),
-        soft_x_index=(0,), soft_x_lower=np.array([-2.0]), soft_x_upper=np.array([2.0]),
-        slack_l1=10.0, slack_l2=100.0, theta_spec=spec,
-        state_names=("position", "velocity"), input_names=("force",),
-        initial_guesses=lambda x0, th: [], control_dt=dt,
+        dt=dt,
+        steps=10,
+        u_lower=np.array([-1.0]),
+        u_upper=np.array([1.0]),
+        soft_x_index=(0,),
+        soft_x_lower=np.array([-2.0]),
+        soft_x_upper=np.array([2.0]),
+        slack_l1=10.0,
+        slack_l2=100.0,
+        theta_spec=spec,
+        state_names=("position", "velocity"),
+        input_names=("force",),
+        initial_guesses=lambda x0, th: [],
+        control_dt=dt,
     )
 
 
@@ -74,8 +85,12 @@ def run_build(cache: Path) -> subprocess.Popen:
     env = {**os.environ, "AMPC_CACHE_DIR": str(cache)}
     code = BUILD.format(tests=str(Path(__file__).parent))
     return subprocess.Popen(
-        [sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-c", code],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -106,8 +121,12 @@ def test_missing_acados_gives_one_error_with_the_fix(tmp_path) -> None:
     (fake / "__init__.py").write_text("")  # an 'acados' package without the install
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     proc = subprocess.run(
-        [sys.executable, "-c", "import ampc_agent.mpc"], env=env, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", "import ampc_agent.mpc"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode != 0
     assert "AcadosSetupError: acados is not usable" in proc.stderr

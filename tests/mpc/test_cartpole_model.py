@@ -10,8 +10,14 @@ from ampc_agent.mpc.cartpole import CartpoleOCPConfig, cartpole_dynamics, cartpo
 from ampc_envs.cartpole.env import CartpoleSwingUpEnv
 from ampc_envs.cartpole.params import CONTROL_DT, GRAVITY, PHYSICS_DT, CartpoleParams
 
-PHYSICAL = ("cart_mass", "pole_mass", "pole_length", "cart_friction", "pivot_damping",
-            "actuator_gain")
+PHYSICAL = (
+    "cart_mass",
+    "pole_mass",
+    "pole_length",
+    "cart_friction",
+    "pivot_damping",
+    "actuator_gain",
+)
 
 
 def total_energy(state: np.ndarray, p: CartpoleParams) -> float:
@@ -53,8 +59,9 @@ def test_casadi_and_numpy_versions_agree() -> None:
     x, u = cs.SX.sym("x", 4), cs.SX.sym("u", 1)
     f = cs.Function("f", [x, u], [cartpole_rk4(x, u, p, 0.04, 2)])
     s = np.array([0.2, -2.0, 0.5, 3.0])
-    np.testing.assert_allclose(np.asarray(f(s, 3.0)).ravel(), cartpole_rk4(s, [3.0], p, 0.04, 2),
-                               rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(
+        np.asarray(f(s, 3.0)).ravel(), cartpole_rk4(s, [3.0], p, 0.04, 2), rtol=1e-13, atol=1e-13
+    )
 
 
 @pytest.fixture(scope="module")
