@@ -44,6 +44,10 @@ def headline(group_summary: dict[str, Any], budget: int = 20) -> str:
     return text + "."
 
 
+def _signed(x: float) -> str:
+    return f"{x:+.3f}" if math.isfinite(x) else "n/a"
+
+
 def _fmt(x: float, digits: int = 2) -> str:
     return f"{x:.{digits}f}" if math.isfinite(x) else "n/a"
 
@@ -75,6 +79,25 @@ def _group_section(name: str, s: dict[str, Any], png: str) -> list[str]:
     for m, r in s["methods"].items():
         cells = [format_quartiles(r["score"][b], 2) for b in budgets]
         lines.append(f"| {m} | {r['trials']} | " + " | ".join(cells) + " |")
+    if s.get("paired"):
+        ref = s["best_tuner"]
+        lines += [
+            "",
+            f"### Paired with {ref} (best median score at {s['best_tuner_at']} episodes)",
+            "",
+            f"Pairs share the instance and episode seed. Cells: median difference in normalised "
+            f"score ({ref} - other); trials where {ref} is better / pairs; two-sided Wilcoxon "
+            "signed-rank p.",
+            "",
+            "| other | " + " | ".join(f"{b} episodes" for b in budgets) + " |",
+            "|---|" + "---:|" * len(budgets),
+        ]
+        for other, by_budget in s["paired"].items():
+            cells = []
+            for b in budgets:
+                c = by_budget[b]
+                cells.append(f"{_signed(c['median'])}; {c['wins']}/{c['n']}; p={c['p']:.2g}")
+            lines.append(f"| {other} | " + " | ".join(cells) + " |")
     crash_head = " | ".join(f"crash rate {b}" for b in budgets)
     lines += [
         "",

@@ -17,7 +17,15 @@ from benchmarks.report.curves import (
 )
 from benchmarks.sweep.config import TUNERS
 
-__all__ = ["BUDGETS", "METHOD_ORDER", "curves", "methods_of", "report_groups", "summarise"]
+__all__ = [
+    "BUDGETS",
+    "METHOD_ORDER",
+    "curves",
+    "methods_of",
+    "paired",
+    "report_groups",
+    "summarise",
+]
 
 #: Budgets (episodes) of the report's tables.
 BUDGETS = (5, 10, 20, 50)
@@ -160,14 +168,66 @@ def summarise(
                 "episode_time_median": _median(episode_times),
                 "tuner_time_median": _median(tuner_times),
             }
+        # The reference of the paired table: the tuner with the best median score at 20
+        # episodes (or at the largest budget shown, if the sweep is shorter).
+        at = 20 if 20 in shown else (shown[-1] if shown else None)
+        scored = [
+            (rows[m]["score"][at]["median"], m)
+            for m in TUNERS
+            if at and m in rows and np.isfinite(rows[m]["score"][at]["median"])
+        ]
+        best = max(scored)[1] if scored else None
         out["groups"][name] = {
             "system": group_records[0]["config"]["system"],
+            "best_tuner": best,
+            "best_tuner_at": at,
+            "paired": paired(methods, baselines, length, shown, best) if best else {},
             "instances": sorted({_label(r) for r in group_records}),
             "seeds": sorted({instance_key(r)[-1] for r in group_records}),
             "budget": max_budget,
             "budgets": shown,
             "methods": rows,
         }
+    return out
+
+
+def paired(
+    methods: dict[str, list[dict[str, Any]]],
+    baselines: Baselines,
+    length: int,
+    budgets: Sequence[int],
+    reference: str,
+) -> dict[str, dict[int, dict[str, float]]]:
+    """Paired comparison of ``reference`` with every other tuner and ``sysid``.
+
+    Trials are paired by (system, instance, box, seed): the same system and episode
+    seed. Per budget: median and mean of the difference in normalised score
+    (reference - other), ``wins`` (reference strictly better), ``n`` pairs and the
+    two-sided Wilcoxon signed-rank p-value (NaN when all differences are zero).
+    """
+    from scipy.stats import wilcoxon
+
+    def by_key(rs: list[dict[str, Any]]) -> dict[tuple, np.ndarray]:
+        _, score = curves(rs, baselines, length)
+        return {instance_key(r): s for r, s in zip(rs, score, strict=True)}
+
+    ref = by_key(methods[reference])
+    out: dict[str, dict[int, dict[str, float]]] = {}
+    for other in [m for m in (*TUNERS, "sysid") if m in methods and m != reference]:
+        theirs = by_key(methods[other])
+        keys = sorted(set(ref) & set(theirs))
+        out[other] = {}
+        for b in budgets:
+            d = np.array([ref[k][b - 1] - theirs[k][b - 1] for k in keys])
+            d = d[np.isfinite(d)]
+            p = float(wilcoxon(d).pvalue) if d.size and np.any(d != 0) else float("nan")
+            out[other][b] = {
+                "median": float(np.median(d)) if d.size else float("nan"),
+                "mean": float(np.mean(d)) if d.size else float("nan"),
+                "wins": int(np.sum(d > 0)),
+                "n": int(d.size),
+                "p": p,
+            }
     return out
 
 

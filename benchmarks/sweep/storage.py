@@ -4,6 +4,7 @@ Layout::
 
     RESULTS/
       trials/<system>-<tuner>-<instance>-s<seed>-b<budget>-<trial id>.json
+      trials.tar.gz                  (optional: the same, archived; read like trials/)
       tensorboard/<same name>/       (written from the records, see benchmarks.report)
       report.md, *.png, report.json  (ampc-bench report)
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import subprocess
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +55,24 @@ class ResultStore:
         return path
 
     def records(self, status: str | None = "done") -> list[dict[str, Any]]:
-        """All records (with ``status`` if given), sorted by file name."""
+        """All records (with ``status`` if given), sorted by file name.
+
+        Also reads ``trials.tar.gz`` (an archive of ``trials/``, as committed for the
+        headline result); a file in ``trials/`` wins over the archived one.
+        """
+        texts: dict[str, str] = {}
+        archive = self.root / "trials.tar.gz"
+        if archive.is_file():
+            with tarfile.open(archive, "r:gz") as tar:
+                for member in tar.getmembers():
+                    if member.isfile() and member.name.endswith(".json"):
+                        texts[Path(member.name).name] = tar.extractfile(member).read().decode()
+        if self.trials_dir.is_dir():
+            for path in self.trials_dir.glob("*.json"):
+                texts[path.name] = path.read_text()
         out = []
-        if not self.trials_dir.is_dir():
-            return out
-        for path in sorted(self.trials_dir.glob("*.json")):
-            record = json.loads(path.read_text())
+        for name in sorted(texts):
+            record = json.loads(texts[name])
             if status is None or record.get("status") == status:
                 out.append(record)
         return out

@@ -73,6 +73,20 @@ def test_report_numbers_match_the_records(results):
             crashes = [e["crashed"] for r in records for e in r["episodes"][:budget]]
             assert row["crash_rate"][str(budget)] == pytest.approx(np.mean(crashes))
         assert row["wall_time_total"] == pytest.approx(sum(r["wall_time"] for r in records))
+    # Paired table: the best tuner at the largest budget against the other, seed by seed.
+    scores = {}
+    for method in ("random", "cmaes"):
+        best = [
+            max(e["return"] for e in r["episodes"][:10] if not e["crashed"])
+            for r in by_method(results, method)
+        ]
+        scores[method] = (np.array(best) - nominal) / (np.array(oracle) - nominal)
+    ref = summary["best_tuner"]
+    other = "cmaes" if ref == "random" else "random"
+    d = scores[ref] - scores[other]
+    cell = summary["paired"][other]["10"]
+    assert cell["median"] == pytest.approx(np.median(d)) and cell["n"] == 3
+    assert cell["wins"] == int(np.sum(d > 0))
     assert summary["methods"]["nominal"]["score"]["10"]["median"] == 0.0
     assert summary["methods"]["oracle"]["score"]["10"]["median"] == 1.0
     assert summary["budgets"] == [5, 10]
@@ -105,3 +119,15 @@ def test_tensorboard_has_one_run_per_trial_with_hparams(results):
     acc = EventAccumulator(str(logdir / record["name"]))
     acc.Reload()
     assert len(acc.Scalars("episode/return")) == len(record["episodes"])
+
+
+def test_an_archived_results_folder_reads_like_the_original(results, tmp_path):
+    import tarfile
+
+    with tarfile.open(tmp_path / "trials.tar.gz", "w:gz") as tar:
+        tar.add(results / "trials", arcname="trials")
+    assert ResultStore(tmp_path).records() == ResultStore(results).records()
+    write_report(tmp_path)
+    a = json.loads((tmp_path / "report.json").read_text())
+    b = json.loads((results / "report.json").read_text())
+    assert a == b
