@@ -13,20 +13,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ampc_agent.mpc.cartpole import MODEL_PARAMETERS
 from ampc_envs.cartpole.params import CONTROL_DT, FORCE_LIMIT, PHYSICS_DT
 
 __all__ = ["FITTED", "SCALE_FREE", "ANGLE_DIMS", "predict"]
 
-#: Parameters of the model that identification fits (the rest of CartpoleParams,
-#: delay and noise, is not part of the equations).
-FITTED = (
-    "cart_mass",
-    "pole_mass",
-    "pole_length",
-    "cart_friction",
-    "pivot_damping",
-    "actuator_gain",
-)
+#: Parameters of the model that identification fits: all the analytic model uses (the
+#: rest of CartpoleParams, delay and noise, is not part of the equations).
+FITTED = MODEL_PARAMETERS
 #: Parameters that can all be multiplied by one factor without changing the motion
 #: (divide both equations of motion by it): data fix their ratios, not their scale.
 SCALE_FREE = ("cart_mass", "pole_mass", "cart_friction", "pivot_damping", "actuator_gain")
