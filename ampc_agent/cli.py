@@ -36,7 +36,12 @@ def main(argv: list[str] | None = None) -> int:
             modules[name] = importlib.import_module(f"ampc_agent.commands.{name}")
             modules[name].add_arguments(p)
     args = parser.parse_args(argv)
-    return int(modules[args.command].run(args) or 0)
+    try:
+        return int(modules[args.command].run(args) or 0)
+    except ValueError as err:
+        # Bad input (a parameter name, a value out of bounds...): the message names it;
+        # a traceback through the libraries would only hide it.
+        parser.exit(2, f"ampc {args.command}: error: {err}\n")
 
 
 if __name__ == "__main__":

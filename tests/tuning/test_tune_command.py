@@ -60,3 +60,14 @@ def test_interrupted_tuning_resumes_to_the_same_run(tmp_path):
 def test_bad_episode_count_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="--episodes must be >= 1, got 0"):
         tune(tmp_path, "bad", episodes=0)
+
+
+def test_unknown_system_instance_is_a_one_line_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["tune", "cartpole", "--system", "lab", "--study", str(tmp_path / "s")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "ampc tune: error: unknown CartpoleParams instance 'lab'; "
+        "valid names: nominal, hardware-like"
+    )
