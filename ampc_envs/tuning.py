@@ -171,18 +171,38 @@ class EpisodeTuningEnv(gym.Env):
             self.episodes = 0
         return np.zeros(1, np.float32), {}
 
-    def step(self, theta: Any):
-        """Run one episode of the policy at ``theta``; returns the episode return."""
+    def seed_for(self, episode: int) -> int:
+        """Seed of episode number ``episode``: the base seed, or base + episode if fresh."""
+        return self.base_seed if self.episode_seed == "fixed" else self.base_seed + episode
+
+    def run(self, theta: Any, controller: ParametricPolicy | None = None) -> dict[str, Any]:
+        """Run the next episode at ``theta`` and return all of :func:`run_episode`'s result.
+
+        The seed follows ``episode_seed`` and the episode counter. ``controller`` runs in
+        place of the policy (for example a reference MPC) while ``theta`` is still
+        checked and set on the policy.
+
+        Returns:
+            :func:`run_episode`'s dict plus ``theta`` and ``episode_seed``.
+        """
         theta = self.check_theta(theta)
         self.policy.theta = theta
-        seed = self.base_seed if self.episode_seed == "fixed" else self.base_seed + self.episodes
-        result = run_episode(self.system_env, self.policy, seed=seed, params=self.system)
+        seed = self.seed_for(self.episodes)
+        result = run_episode(
+            self.system_env, controller or self.policy, seed=seed, params=self.system
+        )
         self.episodes += 1
-        info = {k: result[k] for k in ("crashed", "return", "components", "params", "length")}
-        info.update(episode_seed=seed, theta=theta.copy())
+        if not math.isfinite(result["return"]):
+            raise RuntimeError(f"episode return is not finite: {result['return']!r}")
+        result.update(theta=theta.copy(), episode_seed=seed)
+        return result
+
+    def step(self, theta: Any):
+        """Run one episode of the policy at ``theta``; returns the episode return."""
+        result = self.run(theta)
+        keys = ("crashed", "return", "components", "params", "length", "episode_seed", "theta")
+        info = {k: result[k] for k in keys}
         reward = result["return"]
-        if not math.isfinite(reward):
-            raise RuntimeError(f"episode return is not finite: {reward!r}")
         return np.zeros(1, np.float32), reward, True, False, info
 
     def close(self) -> None:

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     import ampc_envs  # noqa: F401
     from ampc_agent.policy import AMPCPolicy, load_shipped_policy
-    from ampc_agent.tuners import make_tuner
+    from ampc_agent.tuners.box import TuningBox
     from ampc_agent.tuning_log import TuningLogger, plot_returns, write_json
 
     if args.episodes < 1:
@@ -76,24 +76,8 @@ def run(args: argparse.Namespace) -> int:
     lower, upper = tuning.action_space.low, tuning.action_space.high
     # The tuning box may fix entries (lower == upper: the AMPC's first-order adaptation
     # is not trusted for them); the tuner searches the free ones.
-    free = upper > lower
-    if not free.any():
-        raise SystemExit(f"the tuning box fixes every entry of theta {tuning.theta_names}")
-    theta_fixed = np.clip(policy.theta_nominal, lower, upper)
-
-    def full(theta_free: np.ndarray) -> np.ndarray:
-        theta = theta_fixed.copy()
-        theta[free] = theta_free
-        return theta
-
-    tuner = make_tuner(
-        args.tuner,
-        lower[free],
-        upper[free],
-        seed=args.seed,
-        x0=theta_fixed[free],
-        study_dir=study / "tuner",
-    )
+    box = TuningBox(lower, upper, policy.theta_nominal, tuning.theta_names)
+    tuner = box.make_tuner(args.tuner, seed=args.seed, study_dir=study / "tuner")
     records_path = study / "episodes.json"
     records = json.loads(records_path.read_text()) if records_path.is_file() else []
     done = len(tuner.history[1])
@@ -106,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=args.episodes, initial=done, desc=f"tuning ({args.tuner})", unit="ep") as bar:
         for episode in range(done, args.episodes):
             theta_free = tuner.ask()
-            theta = full(theta_free)
+            theta = box.full(theta_free)
             tuning.episodes = episode  # fresh-seed mode: the seed follows the episode index
             _, ret, _, _, info = env.step(theta)
             tuner.tell(theta_free, ret, crashed=info["crashed"])
@@ -130,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     crashed = np.array([r["crashed"] for r in records])
     nominal = records[0]
     best_free, best_value = tuner.best()
-    best_theta = full(best_free)
+    best_theta = box.full(best_free)
     result = {
         "system": args.system,
         "instance": args.instance,
@@ -144,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         "theta_names": list(tuning.theta_names),
         "theta_nominal": policy.theta_nominal.tolist(),
         "theta_best": best_theta.tolist(),
-        "theta_tuned": [n for n, f in zip(tuning.theta_names, free, strict=True) if f],
+        "theta_tuned": [n for n, f in zip(tuning.theta_names, box.free, strict=True) if f],
         "tuning_lower": lower.tolist(),
         "tuning_upper": upper.tolist(),
     }

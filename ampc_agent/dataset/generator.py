@@ -487,28 +487,14 @@ def _run_processes(
 def _run_ray(
     settings: GeneratorSettings, shards: list[int], address: str, workers: int, store: Any
 ) -> None:
-    try:
-        import ray
-    except ImportError:
-        raise ImportError(
-            "--ray-address needs Ray: pip install 'ampc-tuning[ray]' (or 'ray[default]')"
-        ) from None
-    started = False
-    if not ray.is_initialized():
-        if address == "local":
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        else:
-            ray.init(address=address, log_to_driver=False)
-        started = True
-    try:
+    from ampc_agent.ray_cluster import ray_cluster
+
+    with ray_cluster(address, workers) as ray:
         task = ray.remote(num_cpus=1, max_retries=2)(_worker_shard)
         pending = [task.remote(settings.as_dict(), k) for k in shards]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             store(ray.get(done[0]))
-    finally:
-        if started:
-            ray.shutdown()
 
 
 __all__ += ["SHARD_ARRAYS"]

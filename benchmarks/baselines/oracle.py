@@ -108,7 +108,6 @@ def run(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
     """Run the oracle. Options: ``episodes`` (200), ``random_fraction`` (0.25),
     ``mpc_reference`` (True), and any option of the CMA-ES tuner (``cmaes.<key>`` is
     not needed: unknown keys go to CMA-ES). The trial's ``budget`` does not limit it."""
-    from benchmarks.sweep.runner import make_free_tuner
 
     options = dict(trial.options)
     episodes = int(options.pop("episodes", 200))
@@ -116,11 +115,11 @@ def run(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
     with_mpc = bool(options.pop("mpc_reference", True))
     theta0, clipped = true_theta(exp)
     # Phase 1: the true theta (the random tuner's first ask is x0), then random thetas.
-    _search(exp, make_free_tuner("random", exp, seed=trial.seed, x0=theta0), max(n_random, 1))
+    _search(exp, exp.box.make_tuner("random", seed=trial.seed, x0=theta0), max(n_random, 1))
     ok = [e for e in exp.episodes if not e["crashed"]]
     start = np.array(max(ok, key=lambda e: e["return"])["theta"]) if ok else theta0
     # Phase 2: CMA-ES from the best so far.
-    cmaes = make_free_tuner("cmaes", exp, seed=trial.seed, x0=start, **options)
+    cmaes = exp.box.make_tuner("cmaes", seed=trial.seed, x0=start, **options)
     _search(exp, cmaes, episodes - len(exp.episodes))
     first = exp.episodes[0]
     reference = mpc_reference(trial, exp) if with_mpc else None

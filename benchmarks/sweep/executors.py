@@ -107,18 +107,10 @@ def _local_results(
 def _ray_results(
     configs: list[dict[str, Any]], workers: int, address: str | None
 ) -> Iterator[dict[str, Any]]:
-    import ray  # optional: imported only when a Ray address is given
-
+    from ampc_agent.ray_cluster import ray_cluster
     from benchmarks.sweep.runner import error_record, run_trial
 
-    started_here = False
-    if not ray.is_initialized():
-        if address == "local":
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        else:
-            ray.init(address=address, log_to_driver=False)
-        started_here = True
-    try:
+    with ray_cluster(address, workers) as ray:
         remote = ray.remote(num_cpus=1, max_retries=0)(run_trial)
         refs = {remote.remote(c): c for c in configs}
         pending = list(refs)
@@ -128,6 +120,3 @@ def _ray_results(
                 yield ray.get(ready[0])
             except Exception as exc:  # the Ray worker died or the task was lost
                 yield error_record(refs[ready[0]], exc)
-    finally:
-        if started_here:
-            ray.shutdown()

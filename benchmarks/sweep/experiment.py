@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import math
 import time
 from typing import Any
 
@@ -60,6 +59,7 @@ class Experiment:
     """
 
     def __init__(self, trial: TrialConfig) -> None:
+        from ampc_agent.tuners.box import TuningBox
         from ampc_envs.tuning import EpisodeTuningEnv
 
         self.trial = trial
@@ -81,21 +81,19 @@ class Experiment:
         self.theta_nominal = np.asarray(self.policy.theta_nominal, dtype=np.float64)
         self.lower = self.env.action_space.low.astype(np.float64)
         self.upper = self.env.action_space.high.astype(np.float64)
-        self.free = self.upper > self.lower
+        self.box = TuningBox(self.lower, self.upper, self.theta_nominal, self.theta_names)
+        self.free = self.box.free
         self.episodes: list[dict[str, Any]] = []
         self.trajectories: list[tuple[np.ndarray, np.ndarray]] = []
 
     def full_theta(self, free_values: np.ndarray) -> np.ndarray:
         """theta with the free entries set to ``free_values`` and the fixed ones at their
         (only) value."""
-        theta = np.clip(self.theta_nominal, self.lower, self.upper)
-        theta[self.free] = free_values
-        return theta
+        return self.box.full(free_values)
 
     def episode_seed(self, episode: int) -> int:
         """Seed of episode ``episode``: the trial seed, or trial seed + episode if fresh."""
-        base = self.trial.seed
-        return base if self.trial.episode_seed == "fixed" else base + episode
+        return self.env.seed_for(episode)
 
     def run(self, theta: Any, controller: Any = None) -> dict[str, Any]:
         """Run one episode at ``theta`` and append its record.
@@ -109,26 +107,17 @@ class Experiment:
             The episode record: ``episode``, ``theta``, ``return``, ``crashed``,
             ``length``, ``episode_seed``, ``wall_time`` (s).
         """
-        from ampc_envs.tuning import run_episode
-
-        theta = self.env.check_theta(theta)
-        self.policy.theta = theta
         episode = len(self.episodes)
-        seed = self.episode_seed(episode)
         start = time.perf_counter()
-        result = run_episode(
-            self.env.system_env, controller or self.policy, seed=seed, params=self.params
-        )
+        result = self.env.run(theta, controller)
         wall = time.perf_counter() - start
-        if not math.isfinite(result["return"]):
-            raise RuntimeError(f"episode return is not finite: {result['return']!r}")
         record = {
             "episode": episode,
-            "theta": [float(t) for t in theta],
+            "theta": [float(t) for t in result["theta"]],
             "return": float(result["return"]),
             "crashed": bool(result["crashed"]),
             "length": int(result["length"]),
-            "episode_seed": seed,
+            "episode_seed": result["episode_seed"],
             "wall_time": wall,
         }
         self.episodes.append(record)

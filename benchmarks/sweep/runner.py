@@ -20,7 +20,7 @@ import numpy as np
 from benchmarks.sweep.config import TUNERS, TrialConfig
 from benchmarks.sweep.experiment import Experiment
 
-__all__ = ["error_record", "make_free_tuner", "run_trial", "run_tuner"]
+__all__ = ["error_record", "run_trial", "run_tuner"]
 
 
 def run_tuner(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
@@ -30,9 +30,7 @@ def run_tuner(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
     nominal AMPC. Seed of the tuner = trial seed. The tuner searches the free entries
     of theta (``upper > lower`` in the tuning box); fixed entries stay at their value.
     """
-    tuner = make_free_tuner(
-        trial.tuner, exp, seed=trial.seed, x0=exp.theta_nominal, **trial.options
-    )
+    tuner = exp.box.make_tuner(trial.tuner, seed=trial.seed, **trial.options)
     for _ in range(trial.budget):
         start = time.perf_counter()
         theta = tuner.ask()
@@ -47,18 +45,6 @@ def run_tuner(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
     best_theta, best_value = tuner.best()
     full = exp.full_theta(best_theta)
     return {"tuner_best": {"theta": [float(t) for t in full], "return": float(best_value)}}
-
-
-def make_free_tuner(
-    name: str, exp: Experiment, *, seed: int, x0: np.ndarray, **options: Any
-) -> Any:
-    """``make_tuner`` over the free entries of theta (``x0`` given in full)."""
-    from ampc_agent.tuners import make_tuner
-
-    if not exp.free.any():
-        raise ValueError(f"the tuning box fixes every entry of theta {exp.theta_names}")
-    x0 = np.clip(np.asarray(x0, dtype=np.float64), exp.lower, exp.upper)[exp.free]
-    return make_tuner(name, exp.lower[exp.free], exp.upper[exp.free], seed=seed, x0=x0, **options)
 
 
 def _methods() -> dict[str, Callable[[TrialConfig, Experiment], dict[str, Any]]]:
