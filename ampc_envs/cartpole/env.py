@@ -168,7 +168,11 @@ class CartpoleSwingUpEnv(RandomizedMujocoEnv):
         return np.array([q[0], wrap_angle(q[1]), v[0], v[1]])
 
     def _get_obs(self) -> np.ndarray:
-        obs = self.state
+        return self._observe(self.state)
+
+    def _observe(self, state: np.ndarray) -> np.ndarray:
+        """The measurement of ``state``: the state plus the instance's sensor noise."""
+        obs = state
         p = self.params
         if p.position_noise > 0 or p.velocity_noise > 0:
             std = np.array([p.position_noise, p.position_noise, p.velocity_noise, p.velocity_noise])
@@ -190,4 +194,4 @@ class CartpoleSwingUpEnv(RandomizedMujocoEnv):
         if self.render_mode == "human":
             self.render()
         info = {"crashed": crashed, "reward_components": components}
-        return self._get_obs(), reward, crashed, truncated, info
+        return self._observe(state), reward, crashed, truncated, info
