@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up the project on a fresh machine: a virtual environment in .venv with the pins
-# that keep the install small and working (see constraints.txt and shared DESIGN.md).
+# that keep the install small and working (see docs/install.md).
 # Idempotent: rerunning it only checks and fixes.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -22,11 +22,16 @@ PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 # build with several GB of CUDA packages.
 "${PIP[@]}" -c constraints.txt -e ".[dev,ray]"
 # comma-deps-acados ships an old casadi without ipopt in the same folder: put the
-# real casadi back last.
-"${PIP[@]}" --force-reinstall --no-deps "casadi==3.8.2"
-.venv/bin/python - <<'PY'
+# real casadi back last, at the version pyproject.toml pins (the pin's one home).
+CASADI_PIN=$(grep -o '"casadi==[^"]*"' pyproject.toml | tr -d '"')
+"${PIP[@]}" --force-reinstall --no-deps "$CASADI_PIN"
+.venv/bin/python - "$CASADI_PIN" <<'PY'
+import sys
+
 import casadi
-assert casadi.__version__ == "3.8.2", f"casadi {casadi.__version__} installed, expected 3.8.2"
+
+want = sys.argv[1].split("==")[1]
+assert casadi.__version__ == want, f"casadi {casadi.__version__} installed, expected {want}"
 assert casadi.has_nlpsol("ipopt"), "casadi has no ipopt"
 PY
 echo "install.sh: ready (.venv)"

@@ -30,16 +30,18 @@ for _id, _entry_point in _ENVS.items():
     if _id not in registry:
         register(id=_id, entry_point=_entry_point)
 
-# Tuning envs: one step = one closed-loop episode of the shipped AMPC at theta.
+# Tuning envs: one step = one closed-loop episode of the system's shipped AMPC at
+# theta. The controller lives in ampc_agent; the entry point is a string, imported by
+# gym.make only, so importing ampc_envs loads nothing of ampc_agent, torch or acados.
 _TUNING_ENVS = {
-    "ampc_envs/CartpoleSwingUpTuning-v0": ("ampc_envs/CartpoleSwingUp-v0", "cartpole"),
+    "ampc_envs/CartpoleSwingUpTuning-v0": "ampc_envs/CartpoleSwingUp-v0",
 }
 
-for _id, (_system_id, _policy) in _TUNING_ENVS.items():
+for _id, _system_id in _TUNING_ENVS.items():
     if _id not in registry:
         register(
             id=_id,
-            entry_point="ampc_envs.tuning:EpisodeTuningEnv",
-            kwargs={"env_id": _system_id, "policy": _policy},
+            entry_point="ampc_agent.tuning.env:make_tuning_env",
+            kwargs={"env_id": _system_id},
             disable_env_checker=True,
         )

@@ -1,7 +1,7 @@
-"""Per-step latency of the AMPC beside the acados MPC it imitates (cart-pole).
+"""Per-step latency of the AMPC beside the acados MPC it imitates.
 
 One run, four controllers, the same states (visited by the MPC in closed loop on the
-nominal MuJoCo cart-pole, so the warm start is what a control loop would have):
+nominal MuJoCo system, so the warm start is what a control loop would have):
 
 * AMPC single state: ``policy(x)``, the numpy path of the control loop;
 * AMPC batched: ``policy.batch(X)`` on all states at once, time per state;
@@ -10,9 +10,9 @@ nominal MuJoCo cart-pole, so the warm start is what a control loop would have):
   dataset labels use and what a first solve needs).
 
 numpy's BLAS is pinned to one thread (a control loop runs on one core). Prints a
-table and writes ``benchmarks/results/ampc_latency.{md,json}`` with machine info.
+table and writes ``benchmarks/results/ampc_latency_SYSTEM.{md,json}`` with machine info.
 
-    python -m benchmarks.ampc_latency [--policy PATH] [--episodes 2] [--repeats 20]
+    python -m benchmarks.ampc_latency [--system cartpole] [--policy PATH] [--episodes 2]
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+from ampc_agent.io import atomic_write_bytes, write_json  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -57,25 +58,28 @@ def stats(seconds: np.ndarray) -> dict:
     }
 
 
-def mpc_states(mpc, episodes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """States and warm-solve times of the MPC in closed loop on the nominal MuJoCo model."""
-    from ampc_agent.evaluation.closed_loop import make_cartpole_env, rollout, sample_start_states
-    from ampc_agent.evaluation.mpc_adapter import MPCController
+def mpc_states(system, mpc, episodes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Observations and warm-solve times of the MPC in closed loop on the nominal MuJoCo model."""
+    from ampc_agent.mpc.controller import MPCController
+    from ampc_envs.core.episode import run_episode
 
-    env = make_cartpole_env()
-    starts = sample_start_states(env, episodes, seed)
+    env = system.make_env(params="nominal", randomize=False)
     ctrl = MPCController(mpc)
     states, times = [], []
-    for i, s in enumerate(starts):
-        ep = rollout(env, ctrl, s, seed + i)
-        states.append(ep["states"][:-1])
+    for i in range(episodes):
+        ep = run_episode(env, ctrl, seed=seed + i)
+        states.append(ep["observations"][:-1])
         times.append(ep["step_seconds"][1:])  # the first step of an episode is cold
     env.close()
     return np.concatenate(states), np.concatenate(times)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ampc_agent.systems import get_system, systems_with
+
+    runnable = [n for n in systems_with("weights") if n in systems_with("mpc")]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--system", default=runnable[0], choices=runnable)
     parser.add_argument("--policy", default=None, help="policy folder (default: shipped)")
     parser.add_argument("--episodes", type=int, default=2, help="MPC closed-loop episodes")
     parser.add_argument("--cold", type=int, default=100, help="states for the cold MPC solves")
@@ -84,12 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
 
-    from ampc_agent.mpc.parametric import ParametricMPC
-    from ampc_agent.policy import AMPCPolicy, load_shipped_policy
-
-    policy = AMPCPolicy.load(args.policy) if args.policy else load_shipped_policy("cartpole")
-    mpc = ParametricMPC.cartpole()
-    X, warm = mpc_states(mpc, args.episodes, args.seed)
+    system = get_system(args.system)
+    policy = system.load_policy(args.policy)
+    mpc = system.make_mpc()
+    X, warm = mpc_states(system, mpc, args.episodes, args.seed)
 
     for x in X[:200]:  # warm up caches and numpy's dispatch
         policy(x)
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
         "speedup_median_warm_over_ampc_single": speedup,
         "speedup_p99_warm_over_ampc_single": mpc_warm["p99_us"] / ampc["p99_us"],
-        "policy": str(args.policy or "shipped cartpole"),
+        "policy": str(args.policy or f"shipped {args.system}"),
         "command": "python -m benchmarks.ampc_latency "
         + " ".join(sys.argv[1:] if argv is None else argv),
     }
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     print(summary)
     m = result["machine"]
     md = (
-        "# AMPC latency, cart-pole\n\n"
+        f"# AMPC latency, {args.system}\n\n"
         f"States: {len(X)} visited by the MPC in closed loop on the nominal MuJoCo model. "
         "numpy BLAS on one thread.\n\n"
         f"{table}\n\n{summary}\n\n"
@@ -155,10 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `{result['command'].strip()}`\n"
     )
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "ampc_latency.json").write_text(json.dumps(result, indent=1) + "\n")
-    (out / "ampc_latency.md").write_text(md)
-    print(f"wrote {out / 'ampc_latency.md'} and .json")
+    name = f"ampc_latency_{args.system}"
+    write_json(out / f"{name}.json", result, indent=1)
+    atomic_write_bytes(out / f"{name}.md", md.encode())
+    print(f"wrote {out / name}.md and .json")
     return 0
 
 

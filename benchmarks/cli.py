@@ -33,11 +33,11 @@ def _option(text: str) -> tuple[str, str, Any]:
 
 def _sweep_parser(sub: argparse._SubParsersAction) -> None:
     from benchmarks.sweep.config import METHODS
-    from benchmarks.sweep.systems import SYSTEMS
+    from benchmarks.sweep.systems import SYSTEMS_OFFERED
 
     p = sub.add_parser("sweep", help="run (or resume) a sweep of trials")
     p.add_argument("--config", type=Path, help="YAML file with the sweep (flags override it)")
-    p.add_argument("--systems", nargs="+", choices=sorted(SYSTEMS))
+    p.add_argument("--systems", nargs="+", choices=sorted(SYSTEMS_OFFERED))
     p.add_argument("--tuners", nargs="+", choices=METHODS, help="tuners and baselines")
     p.add_argument(
         "--instances",

@@ -20,17 +20,21 @@ from benchmarks.machine import save_result
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ampc_agent.systems import get_system, systems_with
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--system", default=systems_with("mpc")[0], choices=systems_with("mpc"))
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--shard-size", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
     from ampc_agent.dataset.generator import GeneratorSettings, generate_dataset
-    from ampc_agent.mpc import ParametricMPC
 
-    ParametricMPC.cartpole()  # build or load the solvers outside the timing
-    settings = GeneratorSettings(samples=args.samples, shard_size=args.shard_size, seed=args.seed)
+    get_system(args.system).make_mpc()  # build or load the solvers outside the timing
+    settings = GeneratorSettings(
+        system=args.system, samples=args.samples, shard_size=args.shard_size, seed=args.seed
+    )
     rows = {}
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:
@@ -44,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     efficiency = rows[2]["samples_per_second"] / (2 * rows[1]["samples_per_second"])
     lines = [
-        "# Dataset generation throughput (cart-pole)",
+        f"# Dataset generation throughput ({args.system})",
         "",
         f"{args.samples} samples in shards of {args.shard_size} (seed {args.seed}, default "
         "generator settings: 70% closed-loop states, 30% uniform, best-of-starts labels and "
@@ -62,12 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Scaling efficiency 1 -> 2 workers: **{efficiency:.2f}**",
         "",
-        f"Command: `python benchmarks/dataset_throughput.py {' '.join(argv or sys.argv[1:])}`",
+        f"Command: `python -m benchmarks.dataset_throughput {' '.join(argv or sys.argv[1:])}`",
     ]
     text = "\n".join(lines)
     print(text)
     save_result(
-        "dataset_throughput",
+        f"dataset_throughput_{args.system}",
         text,
         {"rows": rows, "efficiency": efficiency, "settings": settings.as_dict()},
     )

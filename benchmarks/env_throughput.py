@@ -2,15 +2,15 @@
 
     python -m benchmarks.env_throughput [--steps 20000] [--repeats 5]
 
-For each system the same action sequence is replayed (a) through the system's bare
-physics routine on the model (``mujoco.mj_step``; for the wheelbot, its stepping
-function that also applies the yaw ground friction), (b) through the unwrapped env's
-``step`` and (c) through the env from ``gymnasium.make`` (with its checking
-wrappers). Both replays start from the same state and follow the same trajectory,
-so they time the same physics; the difference is the env's overhead (action checks,
-delay line, observation, reward). The action sequences keep the systems in their
-working region: small random forces for the cart-pole, the torques of the balancing
-LQR (recorded from one closed-loop run) for the wheelbot. Rounds alternate between
+For each registered system the same action sequence is replayed (a) through the
+env's bare physics routine (``physics_step``: ``mujoco.mj_step``, for the wheelbot
+with the yaw ground friction), (b) through the unwrapped env's ``step`` and (c)
+through the env from ``gymnasium.make`` (with its checking wrappers). Both replays
+start from the same state and follow the same trajectory, so they time the same
+physics; the difference is the env's overhead (action checks, delay line,
+observation, reward). The actions are those of the system's classical baseline
+controller in closed loop (the cart-pole's energy pump, the wheelbot's balancing
+LQR), which keeps the systems in their working region. Rounds alternate between
 (a), (b) and (c) so that load on a shared machine hits them alike; the best round
 of each is reported. Goal: the env costs at most 1.5x the raw physics.
 """
@@ -19,57 +19,34 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 
 import gymnasium as gym
-import mujoco
 import numpy as np
 from tqdm import tqdm
 
-import ampc_envs  # noqa: F401
+from ampc_agent.systems import SYSTEMS, SystemSpec
+from ampc_envs.core.episode import run_episode
 from benchmarks.machine import save_result
 
 
-def _cartpole():
-    env = gym.make("ampc_envs/CartpoleSwingUp-v0")
-    env.reset(seed=0)
-    rng = np.random.default_rng(0)
+def _replay(system: SystemSpec) -> tuple[gym.Env, list[np.ndarray]]:
+    """The system's env and ``steps`` actions of its baseline controller in closed loop."""
+    env = system.make_env()
+    controller = system.make_baseline()
 
     def actions(steps: int) -> list[np.ndarray]:
-        return list(rng.uniform(-0.5, 0.5, (steps, 1)).astype(np.float32))
-
-    def physics(model, data, params, n):
-        mujoco.mj_step(model, data, nstep=n)
-
-    return env, actions, physics
-
-
-def _wheelbot():
-    from ampc_envs.wheelbot import model as wheelbot_model
-    from ampc_envs.wheelbot.lqr import BalancingLQR
-
-    env = gym.make("ampc_envs/WheelbotYaw-v0")
-    lqr = BalancingLQR()
-
-    def actions(steps: int) -> list[np.ndarray]:
-        recorded, done = [], True
+        recorded: list[np.ndarray] = []
         while len(recorded) < steps:
-            if done:
-                obs, _ = env.reset(seed=0)
-            a = lqr(obs)
-            recorded.append(a)
-            obs, _, terminated, truncated, _ = env.step(a)
-            done = terminated or truncated
+            episode = run_episode(env, controller, seed=0, max_steps=steps - len(recorded))
+            recorded.extend(episode["actions"])
         return recorded
 
-    return env, actions, wheelbot_model.step
+    return env, actions
 
 
-SYSTEMS: dict[str, Callable] = {"cartpole": _cartpole, "wheelbot": _wheelbot}
-
-
-def _time_raw(env, actions, physics) -> float:
+def _time_raw(env, actions) -> float:
     raw = env.unwrapped
+    physics = type(raw).physics_step
     raw.reset(seed=0)
     model, data, params, n = raw.model, raw.data, raw.params, raw.frame_skip
     limit = raw.max_steps
@@ -95,21 +72,21 @@ def _time_env(env, actions) -> float:
 
 def run(steps: int, repeats: int) -> tuple[str, dict]:
     rows, data = [], {}
-    for system, factory in SYSTEMS.items():
-        made, make_actions, physics = factory()
+    for system in (s for s in SYSTEMS.values() if s.baseline is not None):
+        made, make_actions = _replay(system)
         raw = made.unwrapped
         actions = make_actions(steps)
         best = {"raw": np.inf, "env": np.inf, "made": np.inf}
-        for _ in tqdm(range(repeats), desc=system):
-            best["raw"] = min(best["raw"], _time_raw(made, actions, physics))
+        for _ in tqdm(range(repeats), desc=system.name):
+            best["raw"] = min(best["raw"], _time_raw(made, actions))
             best["env"] = min(best["env"], _time_env(raw, actions))
             best["made"] = min(best["made"], _time_env(made, actions))
         rows.append(
-            f"| {system} | {raw.frame_skip} | {steps / best['raw']:,.0f} | "
+            f"| {system.name} | {raw.frame_skip} | {steps / best['raw']:,.0f} | "
             f"{steps / best['env']:,.0f} | {steps / best['made']:,.0f} | "
             f"{best['env'] / best['raw']:.2f} | {best['made'] / best['raw']:.2f} |"
         )
-        data[system] = {
+        data[system.name] = {
             "control_steps": steps,
             "physics_steps": steps * raw.frame_skip,
             "seconds": best,

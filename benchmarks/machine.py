@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import platform
 from importlib import metadata
 from pathlib import Path
+
+from ampc_agent.io import atomic_write_bytes, write_json
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -46,10 +47,9 @@ def machine_markdown() -> str:
 
 def save_result(name: str, markdown: str, data: dict | None = None) -> Path:
     """Write ``results/<name>.md`` (table + machine) and optionally ``<name>.json``."""
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.md"
-    path.write_text(f"{markdown.rstrip()}\n\n## Machine\n{machine_markdown()}\n")
+    text = f"{markdown.rstrip()}\n\n## Machine\n{machine_markdown()}\n"
+    atomic_write_bytes(path, text.encode())
     if data is not None:
-        payload = {"machine": machine_info(), **data}
-        (RESULTS_DIR / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+        write_json(RESULTS_DIR / f"{name}.json", {"machine": machine_info(), **data})
     return path

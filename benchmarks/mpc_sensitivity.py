@@ -24,23 +24,30 @@ from benchmarks.machine import save_result
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ampc_agent.systems import get_system, systems_with
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--system", default=systems_with("mpc")[0], choices=systems_with("mpc"))
     parser.add_argument("--states", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
     from ampc_agent.dataset import load_dataset
     from ampc_agent.dataset.generator import GeneratorSettings, generate_dataset
-    from ampc_agent.mpc import ParametricMPC
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = GeneratorSettings(
-            samples=args.states, shard_size=args.states, seed=args.seed, episode_steps=150, stride=5
+            system=args.system,
+            samples=args.states,
+            shard_size=args.states,
+            seed=args.seed,
+            episode_steps=150,
+            stride=5,
         )
         generate_dataset(tmp, settings, progress=False)
         data = load_dataset(tmp)
 
-    mpc = ParametricMPC.cartpole()
+    mpc = get_system(args.system).make_mpc()
     mpc.tol = 1e-12
     errors, at_bound_ok, at_bound, kkt_times, fd_times, sources = [], 0, 0, [], [], []
     for x, source in zip(data.x, data.source, strict=True):
@@ -88,12 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         f"| finite differences (14 re-solves) per sample, median (ms) | "
         f"{1e3 * np.median(fd_times):.2f} |",
         "",
-        f"Command: `python benchmarks/mpc_sensitivity.py {' '.join(argv or sys.argv[1:])}`",
+        f"Command: `python -m benchmarks.mpc_sensitivity {' '.join(argv or sys.argv[1:])}`",
     ]
     text = "\n".join(lines)
     print(text)
     save_result(
-        "mpc_sensitivity",
+        f"mpc_sensitivity_{args.system}",
         text,
         {
             "relative_errors": errors,

@@ -1,17 +1,17 @@
-"""Cart-pole MPC in closed loop on MuJoCo: swing-up success and solve times (warm, cold).
+"""A system's MPC in closed loop on MuJoCo: success and solve times (warm, cold).
 
 One run does three things with the same solver:
 
 1. closed loop on the nominal MuJoCo plant from ``--starts`` start states of the env's
-   start distribution (seeds 0..starts-1): swing-up success, warm-start solve times
-   (``mpc(x)``: Newton from the previous solution, the control loop's path);
-2. cold solves at ``--cold`` states visited in (1): one initialisation (``swing+``) and
-   best of all initialisations (``init="best"``, the dataset's labelling rule);
+   start distribution (seeds 0..starts-1): success (the system's rule), warm-start
+   solve times (``mpc(x)``: Newton from the previous solution, the control loop's path);
+2. cold solves at ``--cold`` states visited in (1): the problem's first initial guess
+   and best of all initialisations (``init="best"``, the dataset's labelling rule);
 3. the sensitivity du0*/dtheta (KKT solve) at the same states.
 
-Prints a table and writes ``benchmarks/results/mpc_solve_time.{md,json}``.
+Prints a table and writes ``benchmarks/results/mpc_solve_time_SYSTEM.{md,json}``.
 
-    python benchmarks/mpc_solve_time.py [--starts 20] [--cold 100] [--seed 0]
+    python -m benchmarks.mpc_solve_time [--system cartpole] [--starts 20] [--cold 100]
 """
 
 from __future__ import annotations
@@ -36,57 +36,42 @@ def pct(values: list[float] | np.ndarray, scale: float = 1e3) -> dict[str, float
     }
 
 
-def closed_loop(mpc, seed: int) -> dict:
-    """One 6 s episode on the nominal plant; times of the warm solves after the first."""
-    from ampc_envs.cartpole.env import CartpoleSwingUpEnv
+def closed_loop(system, mpc, seed: int) -> dict:
+    """One episode on the nominal plant; times of the warm solves after the first."""
+    from ampc_agent.mpc.controller import MPCController
+    from ampc_envs.core.episode import run_episode
 
-    env = CartpoleSwingUpEnv()
-    obs, _ = env.reset(seed=seed)
-    mpc.reset()
-    failures = mpc.stats.call_failures
-    states, times, iters, angles, xs = [], [], [], [], []
-    crashed = False
-    u = np.zeros(1)
-    for _ in range(300):
-        states.append(np.array(obs))
-        t = time.perf_counter()
-        sol = mpc.solve(obs, raise_on_failure=False)
-        times.append(time.perf_counter() - t)
-        iters.append(sol.sqp_iter)
-        if sol.ok:
-            u = sol.u0
-        obs, _, terminated, truncated, info = env.step(np.asarray(u, dtype=np.float32))
-        angles.append(obs[1])
-        xs.append(obs[0])
-        crashed |= bool(info["crashed"])
-        if terminated or truncated:
-            break
+    env = system.make_env()
+    controller = MPCController(mpc, keep_solutions=True)
+    ep = run_episode(env, controller, seed=seed, record_states=True)
+    dt = float(env.unwrapped.dt)
     env.close()
-    angles = np.abs(np.array(angles))
-    up = np.flatnonzero(angles < 0.1)
+    iters = [s.sqp_iter for s in controller.solutions[1:] if s is not None]
     return {
         "seed": seed,
-        "success": bool(not crashed and len(angles) == 300 and np.all(angles[-100:] < 0.05)),
-        "swing_up_seconds": float((up[0] + 1) * 0.02) if up.size else None,
-        "max_abs_x": float(np.max(np.abs(xs))),
-        "failed_calls": mpc.stats.call_failures - failures,
-        "warm_times": times[1:],  # the first call has no warm start
-        "warm_iters": iters[1:],
-        "states": states,
+        "success": bool(system.success(ep["states"], ep["crashed"], dt)),
+        "return": ep["return"],
+        "max_abs_state": np.abs(ep["states"]).max(axis=0).tolist(),
+        "failed_calls": controller.failures,
+        "warm_times": ep["step_seconds"][1:].tolist(),  # the first call has no warm start
+        "warm_iters": iters,
+        "states": ep["observations"][:-1, : mpc.nx],
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from ampc_agent.systems import get_system, systems_with
+
+    parser.add_argument("--system", default=systems_with("mpc")[0], choices=systems_with("mpc"))
     parser.add_argument("--starts", type=int, default=20)
     parser.add_argument("--cold", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    from ampc_agent.mpc import ParametricMPC
-
-    mpc = ParametricMPC.cartpole()
-    episodes = [closed_loop(mpc, args.seed + i) for i in range(args.starts)]
+    system = get_system(args.system)
+    mpc = system.make_mpc()
+    episodes = [closed_loop(system, mpc, args.seed + i) for i in range(args.starts)]
     warm = [t for e in episodes for t in e["warm_times"]]
     warm_iters = [t for e in episodes for t in e["warm_iters"]]
     states = np.concatenate([e["states"] for e in episodes])
@@ -94,10 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     picked = states[rng.choice(len(states), size=min(args.cold, len(states)), replace=False)]
 
     single, single_ok, best, best_ok, sens = [], 0, [], 0, []
+    first_guess = mpc.ocp.initial_guesses(picked[0], mpc.theta_spec.nominal_array)[0].name
     for x in picked:
         mpc.reset()
         t = time.perf_counter()
-        s = mpc.solve(x, init="swing+", raise_on_failure=False)
+        s = mpc.solve(x, init=first_guess, raise_on_failure=False)
         single.append(time.perf_counter() - t)
         single_ok += s.ok
         t = time.perf_counter()
@@ -113,25 +99,27 @@ def main(argv: list[str] | None = None) -> int:
     successes = sum(e["success"] for e in episodes)
     rows = {
         "warm start (closed loop, mpc(x))": pct(warm),
-        "cold, one initialisation (swing+)": pct(single),
+        f"cold, one initialisation ({first_guess})": pct(single),
         "cold, best of all initialisations": pct(best),
         "sensitivity du0/dtheta (KKT solve)": pct(sens),
     }
+    names = system.state_names
     lines = [
-        "# Cart-pole MPC: closed-loop swing-up and solve times",
+        f"# {system.name} MPC: closed loop and solve times",
         "",
         f"Closed loop on the nominal MuJoCo plant from {args.starts} start states of the env's "
-        f"start distribution (seeds {args.seed}..{args.seed + args.starts - 1}), 6 s each: "
-        f"**{successes}/{args.starts} swing up and balance** (no crash, |theta| < 0.05 rad "
-        "for the last 2 s).",
+        f"start distribution (seeds {args.seed}..{args.seed + args.starts - 1}): "
+        f"**{successes}/{args.starts} successful** ({system.success.__doc__.splitlines()[0]})",
         "",
-        "| start seed | success | swing-up time (s) | max abs x (m) | failed calls |",
-        "|---|---|---|---|---|",
+        f"| start seed | success | return | max abs {names[0]} | max abs {names[1]} "
+        "| failed calls |",
+        "|---|---|---|---|---|---|",
     ]
     for e in episodes:
+        m = e["max_abs_state"]
         lines.append(
-            f"| {e['seed']} | {'yes' if e['success'] else 'NO'} | "
-            f"{e['swing_up_seconds']} | {e['max_abs_x']:.3f} | {e['failed_calls']} |"
+            f"| {e['seed']} | {'yes' if e['success'] else 'NO'} | {e['return']:.1f} | "
+            f"{m[0]:.3f} | {m[1]:.3f} | {e['failed_calls']} |"
         )
     lines += [
         "",
@@ -147,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} | {r['n']} | {r['median']:.2f} | {r['p90']:.2f} | {r['max']:.1f} |")
     lines += [
         "",
-        f"Command: `python benchmarks/mpc_solve_time.py {' '.join(argv or sys.argv[1:])}`",
+        f"Command: `python -m benchmarks.mpc_solve_time {' '.join(argv or sys.argv[1:])}`",
     ]
     text = "\n".join(lines)
     print(text)
@@ -161,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold_converged": {"single": single_ok, "best": best_ok, "states": len(picked)},
         "mpc_stats": mpc.stats.as_dict(),
     }
-    save_result("mpc_solve_time", text, data)
+    save_result(f"mpc_solve_time_{args.system}", text, data)
     return 0 if successes == args.starts else 1
 
 

@@ -35,7 +35,6 @@ Example:
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +45,7 @@ from botorch.test_functions import Branin, Hartmann
 from botorch.test_functions.synthetic import SyntheticTestFunction
 
 from ampc_agent.tuners import make_tuner
+from ampc_agent.tuning.loop import tuning_loop
 
 CRASH_CENTER = np.array([0.43, 0.43, 0.49, 0.40, 0.37, 0.56])
 CRASH_RADIUS = 0.1
@@ -152,20 +152,16 @@ def run_tuner(
     tuner = make_tuner(
         tuner_name, problem.lower, problem.upper, seed=seed, x0=problem.x0, **tuner_options
     )
-    thetas, values, crashed = [], [], []
-    seconds = 0.0
-    for _ in range(budget):
-        t0 = time.perf_counter()
-        theta = tuner.ask()
-        seconds += time.perf_counter() - t0
+
+    def evaluate(theta: np.ndarray) -> dict[str, Any]:
         value, crash = problem(theta)
-        t0 = time.perf_counter()
-        tuner.tell(theta, value, crashed=crash)
-        seconds += time.perf_counter() - t0
-        thetas.append(theta)
-        values.append(value)
-        crashed.append(crash)
-    vals = np.array(values, dtype=np.float64)
+        return {"return": value, "crashed": crash}
+
+    steps = tuning_loop(tuner, evaluate, budget)
+    thetas = [step["theta"] for step in steps]
+    crashed = [step["crashed"] for step in steps]
+    seconds = sum(step["tuner_time"] for step in steps)
+    vals = np.array([step["return"] for step in steps], dtype=np.float64)
     feasible = np.where(np.array(crashed), -np.inf, vals)
     best_so_far = np.maximum.accumulate(feasible)
     best_so_far[~np.isfinite(best_so_far)] = np.nan

@@ -25,13 +25,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ampc_agent.io import save_figure
+from ampc_agent.tuners.factory import TUNERS
 from benchmarks.problems import get_problem, run_tuner
+from benchmarks.report.plots import COLORS
 from benchmarks.tuner_overhead import machine_info
 
 RESULTS = Path(__file__).resolve().parent / "results"
-TUNERS = ("turbo", "gibo", "cmaes", "random")
 BUDGETS = {"branin": 30, "hartmann6": 50, "hartmann6_crash": 50}
-COLORS = {"turbo": "tab:blue", "gibo": "tab:orange", "cmaes": "tab:green", "random": "tab:gray"}
 
 
 def run_all(budgets: dict[str, int], seeds: int) -> dict[str, Any]:
@@ -121,8 +122,7 @@ def plot(results: dict[str, Any], budgets: dict[str, int], path: Path) -> None:
     axes[0][0].legend(loc="lower right")
     fig.suptitle("median and quartiles of best-so-far over seeds")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def print_summary(results: dict[str, Any], budgets: dict[str, int]) -> None:

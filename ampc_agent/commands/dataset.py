@@ -9,16 +9,21 @@ Re-running the same command resumes a killed run (only missing shards are comput
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
-from ampc_agent.dataset.generator import SYSTEMS, GeneratorSettings, generate_dataset
+from ampc_agent.dataset.generator import GeneratorSettings, generate_dataset
+from ampc_agent.systems import systems_with
 
-DEFAULTS = GeneratorSettings()
+#: Defaults of the generator settings, shown in --help.
+DEFAULTS = argparse.Namespace(
+    **{f.name: f.default for f in dataclasses.fields(GeneratorSettings) if f.name != "system"}
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``ampc dataset``."""
-    parser.add_argument("system", choices=sorted(SYSTEMS), help="system to generate data for")
+    parser.add_argument("system", choices=systems_with("mpc"), help="system to generate data for")
     parser.add_argument("--samples", type=int, required=True, help="number of samples")
     parser.add_argument("--workers", type=int, default=1, help="local worker processes")
     parser.add_argument(

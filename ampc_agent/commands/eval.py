@@ -1,8 +1,8 @@
-"""``ampc eval cartpole``: the AMPC beside the MPC it imitates.
+"""``ampc eval SYSTEM``: the AMPC beside the MPC it imitates.
 
-Held-out accuracy, closed-loop swing-ups on the nominal MuJoCo cart-pole, the action
+Held-out accuracy, closed-loop episodes on the nominal MuJoCo system, the action
 error of the adapted AMPC against the MPC at other theta, and the recommended tuning
-range. Writes ``eval_cartpole.{md,json,png}`` to ``--out``; with
+range. Writes ``eval_<system>.{md,json,png}`` to ``--out``; with
 ``--set-tuning-bounds`` the range is stored in the policy's ``metadata.json`` (the
 default bounds of the tuning environment).
 """
@@ -13,10 +13,12 @@ import argparse
 import time
 from pathlib import Path
 
+from ampc_agent.systems import systems_with
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``ampc eval``."""
-    parser.add_argument("system", choices=["cartpole"], help="system to evaluate")
+    parser.add_argument("system", choices=systems_with("mpc"), help="system to evaluate")
     parser.add_argument(
         "--policy", default=None, help="policy folder (default: the shipped weights)"
     )
@@ -41,22 +43,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and write the report."""
-    from ampc_agent.evaluation.cartpole import evaluate_cartpole
     from ampc_agent.evaluation.report import write_report
-    from ampc_agent.mpc.parametric import ParametricMPC
+    from ampc_agent.evaluation.study import evaluate_ampc
     from ampc_agent.policy import AMPCPolicy, load_test_set, shipped_policy_folder
+    from ampc_agent.systems import get_system
 
+    system = get_system(args.system)
     folder = Path(args.policy) if args.policy else shipped_policy_folder(args.system)
     policy = AMPCPolicy.load(folder)
     test_set = load_test_set(folder)
     t0 = time.perf_counter()
-    mpc = ParametricMPC.cartpole()
+    mpc = system.make_mpc()
     if tuple(mpc.theta_spec.names) != policy.theta_names:
         raise SystemExit(
             f"policy theta {policy.theta_names} differs from the MPC's {mpc.theta_spec.names}"
         )
     print(f"policy {folder}; MPC ready in {time.perf_counter() - t0:.1f} s")
-    report = evaluate_cartpole(
+    report = evaluate_ampc(
+        system,
         policy,
         mpc,
         test_set,
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         f"--thetas {args.thetas} --sweep-points {args.sweep_points} --seed {args.seed}"
     )
     report["header"] = f"`{report['command']}` on the policy in `{folder}`."
-    paths = write_report(report, args.out, name=f"eval_{args.system}")
+    paths = write_report(report, args.out)
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     if args.set_tuning_bounds:
         policy.set_tuning_bounds(report["tuning_lower"], report["tuning_upper"])

@@ -13,16 +13,18 @@ import json
 import time
 from pathlib import Path
 
+from ampc_agent.systems import SYSTEMS
 from ampc_agent.training.config import NetworkConfig, TrainingConfig
-
-#: Systems whose MPC is odd in the state (x -> -x gives u -> -u at equal parameters).
-MIRROR_SYMMETRIC = ("cartpole",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``ampc train``."""
     d, n = TrainingConfig(), NetworkConfig()
-    parser.add_argument("system", help="system name, for example cartpole")
+    parser.add_argument(
+        "system",
+        help=f"system of the dataset (registered: {', '.join(SYSTEMS)}; it must match the "
+        "dataset's metadata)",
+    )
     parser.add_argument("--dataset", required=True, help="dataset folder (ampc dataset)")
     parser.add_argument("--out", required=True, help="output folder of the policy")
     parser.add_argument(
@@ -75,7 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--mirror",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="add mirrored samples (-x, -u, -J); default on for cartpole (symmetric)",
+        help="add mirrored samples (-x, -u, -J); default: on for systems whose MPC is odd "
+        "in the state (the registry's mirror_symmetric)",
     )
     parser.add_argument(
         "--allow-incomplete",
@@ -113,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
         num_threads=args.threads,
         saturation_aware=not args.no_saturation_aware,
         mirror_augmentation=(
-            args.mirror if args.mirror is not None else args.system in MIRROR_SYMMETRIC
+            args.mirror
+            if args.mirror is not None
+            else args.system in SYSTEMS and SYSTEMS[args.system].mirror_symmetric
         ),
         jacobian_asinh_quantile=(
             args.jacobian_asinh_quantile if args.jacobian_asinh_quantile > 0 else None

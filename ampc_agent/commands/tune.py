@@ -1,36 +1,46 @@
 """``ampc tune``: tune the shipped AMPC's theta on a (mismatched) system.
 
-    ampc tune cartpole --tuner turbo --episodes 20 --system hardware-like --logdir runs/
+    ampc tune cartpole --tuner turbo --episodes 20 --instance hardware-like --logdir runs/
+    ampc tune cartpole --params my_cartpole.json      # any instance, as overrides
 
 One episode per theta: ask the tuner, run the AMPC at theta for one episode on the
-system instance, tell the tuner the return and crash flag. The first episode is the
-nominal theta (every tuner starts there), so the table compares against it directly.
-The study folder holds the tuner state after every episode: rerunning the same
-command resumes where it stopped.
+system instance, record the episode, tell the tuner the return and crash flag. The
+first episode is the nominal theta (every tuner starts there), so the table compares
+against it directly. The study folder holds the episode records and the tuner state
+after every episode: rerunning the same command resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-SYSTEMS = {"cartpole": "ampc_envs/CartpoleSwingUpTuning-v0"}
-TUNERS = ("turbo", "gibo", "random", "cmaes")
+from ampc_agent.systems import systems_with
+from ampc_agent.tuners.factory import TUNERS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("system", choices=sorted(SYSTEMS), help="system to tune on")
-    parser.add_argument("--tuner", default="turbo", choices=TUNERS)
+    parser.add_argument("system", choices=systems_with("weights"), help="system to tune on")
+    parser.add_argument("--tuner", default="turbo", choices=sorted(TUNERS))
     parser.add_argument("--episodes", type=int, default=20, help="episodes in total")
-    parser.add_argument(
-        "--system",
-        dest="instance",
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--instance",
         default="hardware-like",
-        help="system instance the episodes run on (a named instance)",
+        help="named system instance the episodes run on (default: hardware-like)",
+    )
+    where.add_argument(
+        "--params",
+        type=Path,
+        default=None,
+        help="JSON file of physical parameters (overrides of the nominal values) of the "
+        "system instance to tune on",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the tuner and episodes")
     parser.add_argument(
@@ -48,66 +58,114 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _instance(args: argparse.Namespace, params_cls: type) -> tuple[Any, str]:
+    """The instance to tune on and its label in study names."""
+    if args.params is None:
+        params_cls.resolve(args.instance)  # an unknown name fails before anything runs
+        return args.instance, args.instance
+    from ampc_agent.io import read_json
+
+    data = read_json(args.params)
+    if not isinstance(data, dict):
+        raise ValueError(f"{args.params}: expected a JSON object of parameters, got {data!r}")
+    try:
+        params = params_cls.resolve(data)
+    except ValueError as err:
+        raise ValueError(f"{args.params}: {err}") from None
+    digest = hashlib.sha256(json.dumps(params.to_dict(), sort_keys=True).encode()).hexdigest()
+    return params.to_dict(), f"params-{digest[:8]}"
+
+
 def run(args: argparse.Namespace) -> int:
-    import gymnasium as gym
     from rich.console import Console
     from rich.table import Table
     from tqdm import tqdm
 
-    import ampc_envs  # noqa: F401
-    from ampc_agent.policy import AMPCPolicy, load_shipped_policy
+    from ampc_agent.io import read_json, write_json
+    from ampc_agent.systems import get_system
     from ampc_agent.tuners.box import TuningBox
-    from ampc_agent.tuning_log import TuningLogger, plot_returns, write_json
+    from ampc_agent.tuning.env import EpisodeTuningEnv
+    from ampc_agent.tuning.log import TuningLogger, plot_returns
+    from ampc_agent.tuning.loop import tuning_loop
 
     if args.episodes < 1:
         raise SystemExit(f"--episodes must be >= 1, got {args.episodes}")
-    name = f"{args.system}-{args.tuner}-{args.instance}-seed{args.seed}"
+    system = get_system(args.system)
+    instance, label = _instance(args, system.params_cls)
+    name = f"{args.system}-{args.tuner}-{label}-seed{args.seed}"
     study = Path(args.study or Path("studies") / name)
-    policy = AMPCPolicy.load(args.policy) if args.policy else load_shipped_policy(args.system)
-    env = gym.make(
-        SYSTEMS[args.system],
-        policy=policy,
-        system=args.instance,
+    policy = system.load_policy(args.policy)
+    tuning = EpisodeTuningEnv(
+        system.env_id,
+        policy,
+        instance=instance,
         episode_seed=args.episode_seed,
         seed=args.seed,
     )
-    env.reset(seed=args.seed)
-    tuning = env.unwrapped
-    lower, upper = tuning.action_space.low, tuning.action_space.high
-    # The tuning box may fix entries (lower == upper: the AMPC's first-order adaptation
+    # Bounds flow one way: the policy's theta spec -> the tuning env -> the box -> the
+    # tuner. The box may fix entries (lower == upper: the AMPC's first-order adaptation
     # is not trusted for them); the tuner searches the free ones.
-    box = TuningBox(lower, upper, policy.theta_nominal, tuning.theta_names)
+    spec = tuning.theta_spec
+    box = TuningBox.from_spec(spec)
     tuner = box.make_tuner(args.tuner, seed=args.seed, study_dir=study / "tuner")
     records_path = study / "episodes.json"
-    records = json.loads(records_path.read_text()) if records_path.is_file() else []
-    done = len(tuner.history[1])
-    records = records[:done]
-    logger = TuningLogger(Path(args.logdir) / name, tuning.theta_names, start_step=done)
+    records = read_json(records_path) if records_path.is_file() else []
+    told = tuner.n_observations
+    if len(records) < told:
+        raise ValueError(
+            f"{records_path} holds {len(records)} episodes but the tuner state {told}: the "
+            f"study is damaged; start a new one with another --study"
+        )
+    for record in records[told:]:  # killed after the record was written, before the tell
+        free = np.asarray(record["theta"], dtype=float)[box.free]
+        tuner.tell(free, record["return"], crashed=record["crashed"])
+    done = len(records)
+    logger = TuningLogger(Path(args.logdir) / name, spec.names, start_step=done, history=records)
     console = Console()
-    if done:
+    if done >= args.episodes:
+        console.print(f"{study} already holds {done} episodes (asked for {args.episodes})")
+    elif done:
         console.print(f"resuming {study}: {done} of {args.episodes} episodes done")
 
-    with tqdm(total=args.episodes, initial=done, desc=f"tuning ({args.tuner})", unit="ep") as bar:
-        for episode in range(done, args.episodes):
-            theta_free = tuner.ask()
-            theta = box.full(theta_free)
-            tuning.episodes = episode  # fresh-seed mode: the seed follows the episode index
-            _, ret, _, _, info = env.step(theta)
-            tuner.tell(theta_free, ret, crashed=info["crashed"])
-            records.append(
-                {
-                    "episode": episode,
-                    "theta": theta.tolist(),
-                    "return": ret,
-                    "crashed": info["crashed"],
-                    "length": info["length"],
-                    "episode_seed": info["episode_seed"],
-                }
+    def run_episode(theta: np.ndarray) -> dict[str, Any]:
+        tuning.episodes = len(records)  # fresh-seed mode: the seed follows the episode index
+        return tuning.run(theta)
+
+    def record(step: dict[str, Any]) -> None:
+        # The record is written before the tuner learns from it: on a kill in between,
+        # the resume above tells the tuner what the records hold.
+        outcome = step["outcome"]
+        records.append(
+            {
+                "episode": len(records),
+                "theta": step["theta"].tolist(),
+                "return": outcome["return"],
+                "crashed": outcome["crashed"],
+                "length": outcome["length"],
+                "episode_seed": outcome["episode_seed"],
+            }
+        )
+        write_json(records_path, records)
+
+    with tqdm(total=args.episodes, initial=min(done, args.episodes), unit="ep") as bar:
+        bar.set_description(f"tuning ({args.tuner})")
+
+        def log(step: dict[str, Any]) -> None:
+            r = records[-1]
+            logger.log_episode(
+                r["episode"], step["theta"], r["return"], r["crashed"], step["internals"]
             )
-            write_json(records_path, records)
-            logger.log_episode(episode, theta, ret, info["crashed"], tuner.internals())
-            bar.set_postfix(ret=f"{ret:.1f}", crashed=info["crashed"])
+            bar.set_postfix(ret=f"{r['return']:.1f}", crashed=r["crashed"])
             bar.update()
+
+        tuning_loop(
+            tuner,
+            run_episode,
+            max(0, args.episodes - done),
+            full=box.full,
+            before_tell=record,
+            after_tell=log,
+        )
     logger.close()
 
     returns = np.array([r["return"] for r in records])
@@ -117,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     best_theta = box.full(best_free)
     result = {
         "system": args.system,
-        "instance": args.instance,
+        "instance": instance,
         "tuner": args.tuner,
         "seed": args.seed,
         "episodes": len(records),
@@ -125,17 +183,17 @@ def run(args: argparse.Namespace) -> int:
         "nominal_crashed": nominal["crashed"],
         "best_return": best_value,
         "crashes": int(crashed.sum()),
-        "theta_names": list(tuning.theta_names),
-        "theta_nominal": policy.theta_nominal.tolist(),
+        "theta_names": list(spec.names),
+        "theta_nominal": list(spec.nominal),
         "theta_best": best_theta.tolist(),
-        "theta_tuned": [n for n, f in zip(tuning.theta_names, box.free, strict=True) if f],
-        "tuning_lower": lower.tolist(),
-        "tuning_upper": upper.tolist(),
+        "theta_tuned": [n for n, f in zip(spec.names, box.free, strict=True) if f],
+        "tuning_lower": list(spec.tuning_lower),
+        "tuning_upper": list(spec.tuning_upper),
     }
     write_json(study / "best_theta.json", result)
     plot_returns(returns, crashed, study / "returns.png", title=name)
 
-    table = Table(title=f"{args.system} on {args.instance}: {args.tuner}, {len(records)} episodes")
+    table = Table(title=f"{args.system} on {label}: {args.tuner}, {len(records)} episodes")
     table.add_column("")
     table.add_column("value", justify="right")
     table.add_row("nominal AMPC return", _fmt(nominal["return"], nominal["crashed"]))
@@ -147,13 +205,15 @@ def run(args: argparse.Namespace) -> int:
     theta_table = Table(title="theta")
     for col in ("parameter", "nominal", "tuned", "tuning range"):
         theta_table.add_column(col, justify="right" if col != "parameter" else "left")
-    rows = zip(tuning.theta_names, policy.theta_nominal, best_theta, lower, upper, strict=True)
+    rows = zip(
+        spec.names, spec.nominal, best_theta, spec.tuning_lower, spec.tuning_upper, strict=True
+    )
     for n, t0, t, lo, hi in rows:
-        box = f"[{lo:.4g}, {hi:.4g}]" if hi > lo else "fixed"
-        theta_table.add_row(n, f"{t0:.4g}", f"{t:.4g}", box)
+        span = f"[{lo:.4g}, {hi:.4g}]" if hi > lo else "fixed"
+        theta_table.add_row(n, f"{t0:.4g}", f"{t:.4g}", span)
     console.print(theta_table)
     console.print(f"study: {study}  (best_theta.json, returns.png)   TensorBoard: {logger.logdir}")
-    env.close()
+    tuning.close()
     return 0
 
 

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ampc_agent.io import atomic_write_bytes, read_json
 
 __all__ = [
     "Dataset",
@@ -43,28 +43,11 @@ __all__ = [
     "write_metadata",
     "read_metadata",
     "shard_path",
-    "atomic_write_bytes",
     "SHARD_ARRAYS",
 ]
 
 SHARD_ARRAYS = ("x", "u", "du_dtheta", "cost", "sqp_iter", "solve_time", "source")
 METADATA_FILE = "metadata.json"
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def shard_path(folder: str | Path, index: int) -> Path:
@@ -100,7 +83,7 @@ def read_metadata(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / METADATA_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no dataset at {folder}: {path} does not exist")
-    return json.loads(path.read_text())
+    return read_json(path)
 
 
 @dataclass

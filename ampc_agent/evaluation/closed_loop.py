@@ -1,66 +1,18 @@
-"""Closed-loop swing-up episodes of several controllers from the same start states."""
+"""Closed-loop episodes of several controllers from the same start states."""
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = [
-    "SUCCESS_ANGLE",
-    "SUCCESS_SECONDS",
-    "compare_closed_loop",
-    "make_cartpole_env",
-    "rollout",
-    "sample_start_states",
-    "swing_up_success",
-]
+from ampc_agent.systems import SystemSpec
+from ampc_envs.core.episode import run_episode
 
-#: A swing-up succeeds when the pole stays within this angle of upright, in rad ...
-SUCCESS_ANGLE = 0.25
-#: ... for the last this many seconds of the episode, without a crash.
-SUCCESS_SECONDS = 1.0
+__all__ = ["compare_closed_loop", "rollout", "sample_start_states"]
 
 Controller = Callable[[np.ndarray], np.ndarray]
-
-
-def swing_up_success(
-    states: np.ndarray,
-    crashed: bool,
-    dt: float,
-    angle: float = SUCCESS_ANGLE,
-    seconds: float = SUCCESS_SECONDS,
-) -> bool:
-    """Whether an episode swung the pole up and kept it there.
-
-    Args:
-        states: Visited states ``(T + 1, 4)`` ``[x, theta, x_dot, theta_dot]``, theta in rad.
-        crashed: The episode ended by leaving the rail.
-        dt: Control period in s.
-        angle: Largest deviation from upright in rad.
-        seconds: Length of the final window in s.
-
-    Returns:
-        ``True`` if not crashed and ``|wrap(theta)| <= angle`` over the final window.
-    """
-    if crashed:
-        return False
-    k = max(1, int(round(seconds / dt)))
-    theta = np.asarray(states)[-k:, 1]
-    wrapped = np.abs(np.mod(theta + math.pi, 2 * math.pi) - math.pi)
-    return bool(np.all(wrapped <= angle))
-
-
-def make_cartpole_env(params: Any = "nominal"):
-    """The MuJoCo swing-up env on a fixed system instance (no randomisation)."""
-    import gymnasium as gym
-
-    import ampc_envs  # noqa: F401  (registers the envs)
-
-    return gym.make("ampc_envs/CartpoleSwingUp-v0", params=params, randomize=False)
 
 
 def sample_start_states(env, n: int, seed: int) -> np.ndarray:
@@ -72,45 +24,22 @@ def sample_start_states(env, n: int, seed: int) -> np.ndarray:
     return np.array(out)
 
 
-def rollout(env, controller: Controller, start_state: np.ndarray, seed: int) -> dict[str, Any]:
-    """One episode of ``controller`` from ``start_state``.
-
-    If the controller has a ``reset()`` method (a warm-started MPC), it is called first.
+def rollout(
+    system: SystemSpec, env, controller: Controller, start_state: np.ndarray, seed: int
+) -> dict[str, Any]:
+    """One episode of ``controller`` from ``start_state``, judged by the system's success rule.
 
     Returns:
-        ``return``, ``crashed``, ``success``, ``length`` (steps), ``states`` ``(T+1, 4)``,
-        ``actions`` ``(T, nu)``, ``step_seconds`` (wall time of each controller call).
+        :func:`~ampc_envs.core.episode.run_episode`'s result with the true ``states``,
+        plus ``success``.
     """
-    if hasattr(controller, "reset"):
-        controller.reset()
-    obs, _ = env.reset(seed=seed, options={"state": np.asarray(start_state, dtype=np.float64)})
-    total, crashed = 0.0, False
-    states, actions, times = [np.array(env.unwrapped.state)], [], []
-    dt = float(env.unwrapped.dt) if hasattr(env.unwrapped, "dt") else 0.02
-    while True:
-        t0 = time.perf_counter()
-        action = np.asarray(controller(obs), dtype=np.float32).reshape(-1)
-        times.append(time.perf_counter() - t0)
-        obs, reward, terminated, truncated, info = env.step(action)
-        total += float(reward)
-        states.append(np.array(env.unwrapped.state))
-        actions.append(action)
-        if terminated or truncated:
-            crashed = bool(info.get("crashed", terminated))
-            break
-    states = np.array(states)
-    return {
-        "return": total,
-        "crashed": crashed,
-        "success": swing_up_success(states, crashed, dt),
-        "length": len(actions),
-        "states": states,
-        "actions": np.array(actions),
-        "step_seconds": np.array(times),
-    }
+    ep = run_episode(env, controller, seed=seed, state=start_state, record_states=True)
+    ep["success"] = bool(system.success(ep["states"], ep["crashed"], float(env.unwrapped.dt)))
+    return ep
 
 
 def compare_closed_loop(
+    system: SystemSpec,
     controllers: Mapping[str, Controller],
     n_starts: int = 50,
     seed: int = 0,
@@ -120,6 +49,7 @@ def compare_closed_loop(
     """Run every controller from the same ``n_starts`` start states.
 
     Args:
+        system: The system (its env and success rule).
         controllers: ``{name: controller}``; a controller maps an observation to an action.
         n_starts: Number of start states.
         seed: First seed of the start states (and of the episodes).
@@ -131,13 +61,13 @@ def compare_closed_loop(
         ``std_return``, ``crash_rate``, the per-episode ``returns``/``successes``/``crashed``
         and ``step_seconds`` statistics of the controller calls.
     """
-    env = make_cartpole_env(params)
+    env = system.make_env(params=params, randomize=False)
     starts = sample_start_states(env, n_starts, seed)
     out: dict[str, Any] = {"start_states": starts.tolist(), "n_starts": n_starts, "seed": seed}
     for name, ctrl in controllers.items():
         eps = []
         for i, s in enumerate(starts):
-            ep = rollout(env, ctrl, s, seed + i)
+            ep = rollout(system, env, ctrl, s, seed + i)
             eps.append(ep)
             if progress is not None:
                 progress(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ampc_agent.io import atomic_write_bytes, save_figure, write_json
 
 __all__ = ["write_report", "markdown_report", "plot_report"]
 
@@ -19,15 +20,16 @@ def _fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
-def markdown_report(report: dict[str, Any], title: str = "AMPC evaluation: cartpole") -> str:
-    """Markdown tables of an :func:`~ampc_agent.evaluation.cartpole.evaluate_cartpole` report."""
+def markdown_report(report: dict[str, Any], title: str | None = None) -> str:
+    """Markdown tables of an :func:`~ampc_agent.evaluation.study.evaluate_ampc` report."""
     acc, cl, ad = report["accuracy"], report["closed_loop"], report["adaptation"]
     names = report["theta_names"]
-    lines = [f"# {title}", ""]
+    system = report["system"]
+    lines = [f"# {title or f'AMPC evaluation: {system}'}", ""]
     if "header" in report:
         lines += [report["header"], ""]
     lines += [
-        "## Closed loop, nominal MuJoCo cart-pole",
+        f"## Closed loop, nominal MuJoCo {system}",
         "",
         f"{cl['n_starts']} start states from the env's start distribution (seeds "
         f"{cl['seed']}..{cl['seed'] + cl['n_starts'] - 1}); success: no crash and "
@@ -199,18 +201,16 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
     for k in range(n_panels, rows * cols):
         axes[k // cols, k % cols].axis("off")
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)
 
 
-def write_report(report: dict[str, Any], out_dir: str | Path, name: str = "eval_cartpole") -> dict:
-    """Write ``{name}.json``, ``{name}.md`` and ``{name}.png`` under ``out_dir``."""
+def write_report(report: dict[str, Any], out_dir: str | Path, name: str | None = None) -> dict:
+    """Write ``{name}.json``, ``{name}.md`` and ``{name}.png`` under ``out_dir``
+    (default name ``eval_<system>``), each file atomically."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    name = name or f"eval_{report['system']}"
     paths = {"json": out / f"{name}.json", "md": out / f"{name}.md", "png": out / f"{name}.png"}
-    paths["json"].write_text(json.dumps(report, indent=1) + "\n")
-    paths["md"].write_text(markdown_report(report))
+    write_json(paths["json"], report, indent=1)
+    atomic_write_bytes(paths["md"], markdown_report(report).encode())
     plot_report(report, paths["png"])
     return paths

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import casadi as cs
 import numpy as np
 
-from ampc_agent.mpc.theta import ThetaSpec
+from ampc_agent.theta import ThetaSpec
 
 __all__ = ["InitialGuess", "ParametricOCP", "acados_ocp", "SOLVER_VARIANTS"]
 
@@ -106,6 +106,9 @@ SOLVER_VARIANTS = ("globalize", "newton")
 
 def acados_ocp(ocp: ParametricOCP, variant: str) -> Any:
     """The ``AcadosOcp`` of ``ocp`` for solver ``variant`` (one of SOLVER_VARIANTS)."""
+    from ampc_agent.mpc.acados_setup import acados_install
+
+    acados_install()  # acados_template reads the environment this sets
     from acados.acados_template import AcadosModel, AcadosOcp
 
     if variant not in SOLVER_VARIANTS:

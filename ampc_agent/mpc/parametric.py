@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from ampc_agent.mpc._acados import SolverIO, build_solver
 from ampc_agent.mpc.ocp import SOLVER_VARIANTS, InitialGuess, ParametricOCP, acados_ocp
 from ampc_agent.mpc.sensitivity import KKTSensitivity, SensitivityResult
+from ampc_agent.mpc.solver_cache import build_solver
+from ampc_agent.mpc.solver_io import SolverIO
 
 __all__ = ["MPCSolution", "MPCStats", "MPCSolveError", "ParametricMPC", "ACADOS_STATUS"]
 
@@ -165,7 +166,7 @@ class ParametricMPC:
         verbose: Print the compiler output when a solver is built.
 
     Example:
-        >>> mpc = ParametricMPC.cartpole()
+        >>> mpc = ParametricMPC(cartpole_ocp())
         >>> sol = mpc.solve([0.0, np.pi, 0.0, 0.0], init="best")   # swing-up plan
         >>> u = mpc([0.0, np.pi, 0.0, 0.0])                      # first force in N
         >>> J = mpc.sensitivity(sol).du0_dtheta                  # (1, 7)
@@ -204,19 +205,6 @@ class ParametricMPC:
         self._theta_loaded: np.ndarray | None = None
         self._last: MPCSolution | None = None
         self._sensitivity: KKTSensitivity | None = None
-
-    @classmethod
-    def cartpole(cls, config: Any = None, **kwargs: Any) -> ParametricMPC:
-        """The cart-pole swing-up MPC (see :mod:`ampc_agent.mpc.cartpole`).
-
-        Args:
-            config: A :class:`~ampc_agent.mpc.cartpole.CartpoleOCPConfig` (default settings
-                when ``None``).
-            **kwargs: Passed to :class:`ParametricMPC`.
-        """
-        from ampc_agent.mpc.cartpole import cartpole_ocp
-
-        return cls(cartpole_ocp(config), **kwargs)
 
     # ---------------------------------------------------------------- properties
     @property

@@ -22,8 +22,8 @@ the sensitivity is one-sided and not unique.
 
 Why not acados' own routes: this acados version has no parametric sensitivities, and
 ``eval_param_sens`` with theta appended as constant states is silently wrong when input
-bounds are active (see DESIGN.md). Every route is checked against finite differences of
-full re-solves in ``tests/mpc/test_sensitivity.py``.
+bounds are active (see ``docs/install.md``). Every route is checked against finite
+differences of full re-solves in ``tests/ampc_agent/mpc/test_sensitivity.py``.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class KKTSensitivity:
         active_tol: A constraint within this distance of its bound is a candidate for
             the active set (units of the constraint).
         min_multiplier: Candidates with a multiplier below this are weakly active and
-            dropped (the ``min_lam`` of DESIGN.md).
+            dropped (the role of ipopt's ``min_lam``, ``docs/install.md``).
     """
 
     def __init__(

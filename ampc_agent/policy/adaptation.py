@@ -1,4 +1,4 @@
-"""The adaptation law of the parameter-adaptive AMPC, and the checks on theta.
+"""The adaptation law of the parameter-adaptive AMPC.
 
 ``u(x, theta) = clip(pi(x) + J(x) (theta - theta_nom), u_lower, u_upper)``: a
 first-order Taylor step of the MPC's first action in its parameters, around the
@@ -7,11 +7,9 @@ nominal parameters the MPC was linearised at.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-__all__ = ["adapted_action", "check_theta"]
+__all__ = ["adapted_action"]
 
 
 def adapted_action(
@@ -43,45 +41,3 @@ def adapted_action(
     dtheta = np.asarray(theta, dtype=np.float64) - np.asarray(theta_nominal, dtype=np.float64)
     u = np.asarray(u_nominal) + np.einsum("...ij,...j->...i", np.asarray(jacobian), dtheta)
     return np.clip(u, input_lower, input_upper)
-
-
-def check_theta(
-    theta: np.ndarray | Sequence[float],
-    names: Sequence[str],
-    lower: np.ndarray,
-    upper: np.ndarray,
-) -> np.ndarray:
-    """Validate a parameter vector against its declared bounds.
-
-    Args:
-        theta: Candidate parameters, ``(p,)``.
-        names: Parameter names (used in error messages).
-        lower: Lower bounds ``(p,)``.
-        upper: Upper bounds ``(p,)``.
-
-    Returns:
-        ``theta`` as a new float64 array.
-
-    Raises:
-        ValueError: Wrong shape, a non-finite entry, or an entry outside its bounds;
-            the message names the parameter and the value.
-    """
-    try:
-        arr = np.array(theta, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"theta must be an array of {len(names)} numbers, got {theta!r}") from None
-    if arr.shape != (len(names),):
-        raise ValueError(
-            f"theta must have shape ({len(names)},) for parameters {list(names)}, "
-            f"got shape {arr.shape}"
-        )
-    for i, name in enumerate(names):
-        v = float(arr[i])
-        if not np.isfinite(v):
-            raise ValueError(f"theta[{i}] ({name}) must be finite, got {v!r}")
-        if not lower[i] <= v <= upper[i]:
-            raise ValueError(
-                f"theta[{i}] ({name}) = {v!r} is outside its bounds "
-                f"[{float(lower[i])!r}, {float(upper[i])!r}]"
-            )
-    return arr

@@ -11,7 +11,7 @@ import numpy as np
 
 from ampc_agent.networks import NormalizedMLP, StateFeatures, mlp_forward
 from ampc_agent.networks.mlp import numpy_activation
-from ampc_agent.policy.adaptation import check_theta
+from ampc_agent.theta import ThetaSpec
 
 __all__ = ["AMPCPolicy"]
 
@@ -22,6 +22,17 @@ def _vector(values: Sequence[float] | np.ndarray, n: int, what: str) -> np.ndarr
         raise ValueError(f"{what} must be {n} finite numbers, got {values!r}")
     arr.setflags(write=False)
     return arr
+
+
+def _spec_vector(field: str, doc: str) -> property:
+    """A read-only array property reading ``theta_spec.<field>``."""
+
+    def get(self: AMPCPolicy) -> np.ndarray:
+        arr = np.array(getattr(self.theta_spec, field), dtype=np.float64)
+        arr.setflags(write=False)
+        return arr
+
+    return property(get, doc=doc)
 
 
 class AMPCPolicy:
@@ -47,13 +58,14 @@ class AMPCPolicy:
         input_upper: Upper input bounds ``(nu,)``.
         tuning_lower: Recommended lower tuning bounds ``(p,)``; default ``theta_lower``.
         tuning_upper: Recommended upper tuning bounds ``(p,)``; default ``theta_upper``.
+        theta_units: Unit of each parameter (default ``"-"``).
         state_names: Names of the ``nx`` states.
         input_names: Names of the ``nu`` inputs.
         info: Further JSON metadata (system, dataset fingerprint, training settings,
             evaluation summary), saved with the weights.
 
     Example:
-        >>> policy = load_shipped_policy("cartpole")                  # doctest: +SKIP
+        >>> policy = load_shipped_policy(name)                       # doctest: +SKIP
         >>> policy.theta = policy.theta_nominal * 1.05                # doctest: +SKIP
         >>> u = policy(np.array([0.0, np.pi, 0.0, 0.0]))              # doctest: +SKIP
     """
@@ -72,6 +84,7 @@ class AMPCPolicy:
         input_upper: Sequence[float] | np.ndarray,
         tuning_lower: Sequence[float] | np.ndarray | None = None,
         tuning_upper: Sequence[float] | np.ndarray | None = None,
+        theta_units: Sequence[str] | None = None,
         state_names: Sequence[str] | None = None,
         input_names: Sequence[str] | None = None,
         info: dict[str, Any] | None = None,
@@ -92,19 +105,23 @@ class AMPCPolicy:
                 )
         self.pi_net, self.jacobian_net, self.features = pi, jacobian, features
         self.nx, self.nu, self.p = features.nx, nu, p
-        self.theta_nominal = _vector(theta_nominal, p, "theta_nominal")
-        self.theta_lower = _vector(theta_lower, p, "theta_lower")
-        self.theta_upper = _vector(theta_upper, p, "theta_upper")
-        if np.any(self.theta_lower > self.theta_nominal) or np.any(
-            self.theta_nominal > self.theta_upper
-        ):
+        theta_nominal = _vector(theta_nominal, p, "theta_nominal")
+        theta_lower = _vector(theta_lower, p, "theta_lower")
+        theta_upper = _vector(theta_upper, p, "theta_upper")
+        if np.any(theta_lower > theta_nominal) or np.any(theta_nominal > theta_upper):
             raise ValueError("theta_nominal must lie within [theta_lower, theta_upper]")
+        self.theta_spec = ThetaSpec(
+            names=self.theta_names,
+            nominal=tuple(theta_nominal),
+            lower=tuple(theta_lower),
+            upper=tuple(theta_upper),
+            units=tuple(theta_units) if theta_units is not None else ("-",) * p,
+        )
         self.input_lower = _vector(input_lower, nu, "input_lower")
         self.input_upper = _vector(input_upper, nu, "input_upper")
-        self.tuning_lower, self.tuning_upper = self.theta_lower, self.theta_upper
         self.set_tuning_bounds(
-            self.theta_lower if tuning_lower is None else tuning_lower,
-            self.theta_upper if tuning_upper is None else tuning_upper,
+            theta_lower if tuning_lower is None else tuning_lower,
+            theta_upper if tuning_upper is None else tuning_upper,
         )
         self.state_names = (
             tuple(state_names) if state_names else tuple(f"x{i}" for i in range(self.nx))
@@ -115,6 +132,14 @@ class AMPCPolicy:
         self.theta = self.theta_nominal
 
     # ------------------------------------------------------------------ theta
+    theta_nominal = _spec_vector(
+        "nominal", "``theta_nom`` ``(p,)``: where the networks were trained."
+    )
+    theta_lower = _spec_vector("lower", "Lower bounds of theta ``(p,)``: the range of J.")
+    theta_upper = _spec_vector("upper", "Upper bounds of theta ``(p,)``.")
+    tuning_lower = _spec_vector("tuning_lower", "Lower end of the recommended tuning box ``(p,)``.")
+    tuning_upper = _spec_vector("tuning_upper", "Upper end of the recommended tuning box ``(p,)``.")
+
     @property
     def theta(self) -> np.ndarray:
         """Current parameters ``(p,)`` (a copy); set it to adapt the controller.
@@ -127,7 +152,7 @@ class AMPCPolicy:
 
     @theta.setter
     def theta(self, value: np.ndarray | Sequence[float]) -> None:
-        theta = check_theta(value, self.theta_names, self.theta_lower, self.theta_upper)
+        theta = self.theta_spec.check(value)
         self._theta = theta
         self._adapt = self._contract_jacobian(theta - self.theta_nominal)
 
@@ -142,16 +167,7 @@ class AMPCPolicy:
         """
         lower = _vector(lower, self.p, "tuning_lower")
         upper = _vector(upper, self.p, "tuning_upper")
-        if (
-            np.any(lower < self.theta_lower)
-            or np.any(upper > self.theta_upper)
-            or np.any(lower > upper)
-        ):
-            raise ValueError(
-                "tuning bounds must satisfy theta_lower <= tuning_lower <= tuning_upper "
-                f"<= theta_upper, got {lower.tolist()} and {upper.tolist()}"
-            )
-        self.tuning_lower, self.tuning_upper = lower, upper
+        self.theta_spec = self.theta_spec.with_tuning_bounds(lower, upper)
 
     # ---------------------------------------------------------------- actions
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -198,7 +214,7 @@ class AMPCPolicy:
         if theta is None:
             w_out, b_out, scaled_dtheta = self._adapt
         else:
-            theta = check_theta(theta, self.theta_names, self.theta_lower, self.theta_upper)
+            theta = self.theta_spec.check(theta)
             w_out, b_out, scaled_dtheta = self._contract_jacobian(theta - self.theta_nominal)
         f = self.features(X)
         act = self._act

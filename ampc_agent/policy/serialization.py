@@ -26,7 +26,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
-from ampc_agent.dataset.storage import atomic_write_bytes
+from ampc_agent.io import atomic_write_bytes
 from ampc_agent.networks import MLP, NormalizedMLP, StateFeatures
 from ampc_agent.policy.ampc_policy import AMPCPolicy
 
@@ -53,12 +53,7 @@ def policy_metadata(policy: AMPCPolicy) -> dict[str, Any]:
         "system": policy.info.get("system"),
         "state_names": list(policy.state_names),
         "input_names": list(policy.input_names),
-        "theta_names": list(policy.theta_names),
-        "theta_nominal": policy.theta_nominal.tolist(),
-        "theta_lower": policy.theta_lower.tolist(),
-        "theta_upper": policy.theta_upper.tolist(),
-        "tuning_lower": policy.tuning_lower.tolist(),
-        "tuning_upper": policy.tuning_upper.tolist(),
+        **policy.theta_spec.to_metadata(),
         "input_lower": policy.input_lower.tolist(),
         "input_upper": policy.input_upper.tolist(),
         "features": {
@@ -208,6 +203,7 @@ def load_policy(path: str | Path) -> AMPCPolicy:
         input_upper=meta["input_upper"],
         tuning_lower=meta.get("tuning_lower"),
         tuning_upper=meta.get("tuning_upper"),
+        theta_units=meta.get("theta_units"),
         state_names=meta.get("state_names"),
         input_names=meta.get("input_names"),
         info=meta.get("info", {}),

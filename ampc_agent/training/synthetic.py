@@ -67,6 +67,7 @@ def write_synthetic_dataset(folder: str | Path, n: int, seed: int = 0, shards: i
         {
             "system": "synthetic",
             "state_names": ["x", "theta", "x_dot", "theta_dot"],
+            "state_wrapping": {"theta": [-np.pi, np.pi]},
             "input_names": ["force"],
             "theta_names": _THETA_NAMES,
             "theta_nominal": SYNTHETIC_THETA_NOMINAL.tolist(),

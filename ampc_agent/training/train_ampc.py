@@ -18,17 +18,7 @@ from ampc_agent.training.config import TrainingConfig
 from ampc_agent.training.determinism import deterministic
 from ampc_agent.training.fit import FitResult, fit_network
 
-__all__ = [
-    "TrainingResult",
-    "train_ampc",
-    "split_indices",
-    "save_test_set",
-    "ANGLE_STATE_NAMES",
-]
-
-#: State names treated as angles (fed to the networks as sin/cos) when the config
-#: does not list them: the cart-pole's pole angle.
-ANGLE_STATE_NAMES = ("theta", "pole_angle", "angle")
+__all__ = ["TrainingResult", "train_ampc", "split_indices", "save_test_set"]
 
 
 def split_indices(
@@ -92,17 +82,15 @@ class TrainingResult:
 
 def _angle_indices(metadata: dict[str, Any], config: TrainingConfig) -> tuple[int, ...]:
     """States fed as sin/cos: the config's list, else the dataset's periodic states
-    (``state_wrapping``), else the names in :data:`ANGLE_STATE_NAMES`."""
+    (``state_wrapping``, written by the generator from the system's angle states)."""
     state_names = list(metadata["state_names"])
     if config.angle_states is not None:
         unknown = [a for a in config.angle_states if a not in state_names]
         if unknown:
             raise ValueError(f"angle_states {unknown} are not states of the dataset: {state_names}")
         wanted = tuple(config.angle_states)
-    elif metadata.get("state_wrapping"):
-        wanted = tuple(metadata["state_wrapping"])
     else:
-        wanted = ANGLE_STATE_NAMES
+        wanted = tuple(metadata.get("state_wrapping") or ())
     return tuple(i for i, name in enumerate(state_names) if name in wanted)
 
 
@@ -233,6 +221,7 @@ def train_ampc(
         input_upper=input_upper,
         state_names=state_names,
         input_names=meta.get("input_names"),
+        theta_units=meta.get("theta_units"),
         info=info,
     )
     accuracy = heldout_accuracy(policy, x[test], u[test], du[test])

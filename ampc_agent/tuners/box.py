@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ampc_agent.theta import ThetaSpec
 from ampc_agent.tuners.base import Tuner
 from ampc_agent.tuners.factory import make_tuner
 
@@ -48,6 +49,11 @@ class TuningBox:
             raise ValueError(f"the tuning box fixes every entry of theta {tuple(names or ())}")
         self.base = np.clip(np.asarray(nominal, dtype=np.float64), self.lower, self.upper)
         self.names = tuple(names or ())
+
+    @classmethod
+    def from_spec(cls, spec: ThetaSpec) -> TuningBox:
+        """The tuning box of a theta spec (its ``tuning_lower``/``tuning_upper``)."""
+        return cls(spec.tuning_lower, spec.tuning_upper, spec.nominal, spec.names)
 
     def full(self, free_values: ArrayLike) -> np.ndarray:
         """theta with the free entries set to ``free_values`` and the fixed ones at theirs."""

@@ -30,6 +30,7 @@ from typing import Any
 import nevergrad as ng
 import numpy as np
 
+from ampc_agent.theta import to_unit
 from ampc_agent.tuners import _options as opt
 from ampc_agent.tuners.base import Tuner
 
@@ -98,7 +99,7 @@ class _NevergradTuner(Tuner):
             self._consume(self._tell_loss(i), self._unit_of(i))
 
     def _unit_of(self, i: int) -> np.ndarray:
-        return (self._X[i] - self.lower) / (self.upper - self.lower)
+        return to_unit(self._X[i], self.lower, self.upper)
 
     def _tell_loss(self, i: int) -> float:
         r"""Loss for observation ``i``, from the history before it only."""

@@ -2,9 +2,9 @@ r"""The search box: validation of bounds and points, and scaling to the unit cub
 
 Every tuner works in the unit cube :math:`[0, 1]^d` internally, so that one set of
 hyperparameters (lengthscale 0.25, trust-region length 0.8, ...) means the same
-thing for a mass in kilograms and a cost weight spanning three decades. These
-pure functions are the only place where original units and unit-cube
-coordinates meet.
+thing for a mass in kilograms and a cost weight spanning three decades. The map
+itself is :func:`ampc_agent.theta.to_unit` / :func:`~ampc_agent.theta.from_unit`,
+the only place where original units and unit-cube coordinates meet.
 
 Example:
     >>> lower, upper = validate_bounds([0.1, 1.0], [0.5, 3.0])
@@ -18,6 +18,10 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from ampc_agent.theta import check_in_box, from_unit, to_unit
+
+__all__ = ["from_unit", "to_unit", "validate_bounds", "validate_point", "validate_value"]
 
 
 def _fmt(x: float) -> str:
@@ -65,7 +69,7 @@ def validate_bounds(lower: ArrayLike, upper: ArrayLike) -> tuple[np.ndarray, np.
 def validate_point(
     x: ArrayLike, lower: np.ndarray, upper: np.ndarray, *, name: str = "theta"
 ) -> np.ndarray:
-    r"""Check that ``x`` is a finite point inside the box.
+    r"""Check that ``x`` is a finite point inside the box (see :func:`ampc_agent.theta.check_in_box`).
 
     Args:
         x: The point in original units, shape ``(d,)``.
@@ -80,23 +84,7 @@ def validate_point(
         ValueError: on a wrong shape, a non-finite entry or an entry outside
             ``[lower, upper]``; the message names the entry and its value.
     """
-    try:
-        arr = np.array(x, dtype=np.float64, copy=True)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be an array of {lower.shape[0]} floats; got {x!r}") from err
-    if arr.shape != lower.shape:
-        raise ValueError(f"{name} must have shape {lower.shape}, got {arr.shape}")
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(f"{name} must be finite; got {name}[{i}]={_fmt(arr[i])}")
-    bad = np.flatnonzero((arr < lower) | (arr > upper))
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(
-            f"{name}[{i}]={_fmt(arr[i])} is outside the bounds [{_fmt(lower[i])}, {_fmt(upper[i])}]"
-        )
-    return arr
+    return check_in_box(x, lower, upper, what=name)
 
 
 def validate_value(value: object) -> float:
@@ -114,19 +102,3 @@ def validate_value(value: object) -> float:
     if not math.isfinite(v):
         raise ValueError(f"value must be finite for a non-crashed tell; got {v!r}")
     return v
-
-
-def to_unit(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    r"""Map points from the box to the unit cube (any leading batch shape)."""
-    return (np.asarray(x, dtype=np.float64) - lower) / (upper - lower)
-
-
-def from_unit(u: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    r"""Map unit-cube points back to the box.
-
-    The result is clipped to ``[lower, upper]`` because ``lower + 1.0 * (upper -
-    lower)`` can land one rounding step above ``upper``, and ``tell`` rejects
-    points outside the box.
-    """
-    x = lower + np.asarray(u, dtype=np.float64) * (upper - lower)
-    return np.clip(x, lower, upper)

@@ -11,27 +11,13 @@ bit for bit; non-finite numbers are stored as ``null``.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from ampc_agent.io import read_json, write_json
+
 STATE_FILE = "tuner_state.json"
 FORMAT_VERSION = 1
-
-
-def _sanitize(obj: Any) -> Any:
-    # JSON has no NaN/inf; crashed episodes often carry a NaN return.
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _sanitize(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_sanitize(v) for v in obj]
-    return obj
 
 
 def state_path(study_dir: str | Path) -> Path:
@@ -49,21 +35,8 @@ def save_state(study_dir: str | Path, state: dict[str, Any]) -> Path:
     Returns:
         The path of the written file.
     """
-    folder = Path(study_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / STATE_FILE
-    text = json.dumps(_sanitize(state), indent=1, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(prefix=".tuner_state.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    target = state_path(study_dir)
+    write_json(target, state, indent=1)
     return target
 
 
@@ -72,8 +45,9 @@ def load_state(study_dir: str | Path) -> dict[str, Any] | None:
     path = state_path(study_dir)
     if not path.exists():
         return None
-    with path.open() as f:
-        state = json.load(f)
+    state = read_json(path)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} does not hold a tuner state")
     if state.get("format_version") != FORMAT_VERSION:
         raise ValueError(
             f"{path} has format_version={state.get('format_version')!r}, expected {FORMAT_VERSION}"

@@ -17,20 +17,16 @@ from ampc_envs.cartpole.params import (
     RAIL_LIMIT,
     CartpoleParams,
 )
+from ampc_envs.core.angles import wrap_angle
 from ampc_envs.core.env import RandomizedMujocoEnv, available_render_modes
 
-__all__ = ["CartpoleSwingUpEnv", "swingup_reward", "wrap_angle"]
+__all__ = ["CartpoleSwingUpEnv", "swingup_reward"]
 
 # Widths of the reward's shaping terms (see the class docstring).
 X_SCALE = 0.25  # m
 XDOT_SCALE = 1.0  # m/s
 THETADOT_SCALE = 2.0  # rad/s
 EFFORT_WEIGHT = 0.2
-
-
-def wrap_angle(theta: float | np.ndarray) -> float | np.ndarray:
-    """Wrap an angle in rad to (-pi, pi]."""
-    return math.pi - np.mod(math.pi - theta, 2 * math.pi)
 
 
 def swingup_reward(state: np.ndarray, force: float) -> tuple[float, dict[str, float]]:
@@ -119,6 +115,7 @@ class CartpoleSwingUpEnv(RandomizedMujocoEnv):
     metadata = {"render_modes": available_render_modes(), "render_fps": round(1 / CONTROL_DT)}
     params_cls = CartpoleParams
     frame_skip = round(CONTROL_DT / PHYSICS_DT)
+    episode_seconds = EPISODE_SECONDS
     default_camera = "fixed"
 
     def __init__(
@@ -130,14 +127,10 @@ class CartpoleSwingUpEnv(RandomizedMujocoEnv):
         width: int = 480,
         height: int = 360,
     ) -> None:
-        if not (isinstance(episode_seconds, (int, float)) and 0 < episode_seconds < math.inf):
-            raise ValueError(f"episode_seconds must be a positive number, got {episode_seconds!r}")
-        super().__init__(params, randomize, render_mode, width, height)
-        self.max_steps = round(episode_seconds / CONTROL_DT)
+        super().__init__(params, randomize, episode_seconds, render_mode, width, height)
         self.action_space = spaces.Box(-FORCE_LIMIT, FORCE_LIMIT, (1,), np.float32)
         high = np.array([np.inf, np.pi, np.inf, np.inf])
         self.observation_space = spaces.Box(-high, high, dtype=np.float64)
-        self._steps = 0
 
     def _build_model(self, params: CartpoleParams):
         return cartpole_model.build_model(params)
@@ -154,7 +147,6 @@ class CartpoleSwingUpEnv(RandomizedMujocoEnv):
         return s
 
     def _reset_state(self, state: np.ndarray | None) -> None:
-        self._steps = 0
         if state is None:
             u = self.np_random.uniform(-1.0, 1.0, size=4)
             state = np.array([0.05 * u[0], math.pi + 0.1 * u[1], 0.05 * u[2], 0.05 * u[3]])
@@ -167,9 +159,6 @@ class CartpoleSwingUpEnv(RandomizedMujocoEnv):
         q, v = self.data.qpos, self.data.qvel
         return np.array([q[0], wrap_angle(q[1]), v[0], v[1]])
 
-    def _get_obs(self) -> np.ndarray:
-        return self._observe(self.state)
-
     def _observe(self, state: np.ndarray) -> np.ndarray:
         """The measurement of ``state``: the state plus the instance's sensor noise."""
         obs = state
@@ -180,18 +169,8 @@ class CartpoleSwingUpEnv(RandomizedMujocoEnv):
             obs[1] = wrap_angle(obs[1])
         return obs
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Apply the force command for one control period (20 ms)."""
-        command = self._check_action(action)
-        self.data.ctrl[:] = self._delayed(command)
-        cartpole_model.mujoco.mj_step(self.model, self.data, nstep=self.frame_skip)
-        self._steps += 1
-        state = self.state
-        force = float(np.clip(command[0], -FORCE_LIMIT, FORCE_LIMIT))
-        reward, components = swingup_reward(state, force)
-        crashed = abs(state[0]) > RAIL_LIMIT
-        truncated = self._steps >= self.max_steps and not crashed
-        if self.render_mode == "human":
-            self.render()
-        info = {"crashed": crashed, "reward_components": components}
-        return self._observe(state), reward, crashed, truncated, info
+    def _reward(self, state: np.ndarray, command: np.ndarray) -> tuple[float, dict[str, float]]:
+        return swingup_reward(state, float(np.clip(command[0], -FORCE_LIMIT, FORCE_LIMIT)))
+
+    def _crashed(self, state: np.ndarray) -> bool:
+        return bool(abs(state[0]) > RAIL_LIMIT)

@@ -21,6 +21,7 @@ from ampc_envs.core.params import PhysicalParams, param
 
 __all__ = [
     "CartpoleParams",
+    "STATE_NAMES",
     "CONTROL_DT",
     "PHYSICS_DT",
     "FORCE_LIMIT",
@@ -41,6 +42,8 @@ RAIL_LIMIT = 0.8
 GRAVITY = 9.81
 #: Episode length of the swing-up task in s.
 EPISODE_SECONDS = 6.0
+#: Names of the 4 states, in order.
+STATE_NAMES = ("x", "theta", "x_dot", "theta_dot")
 
 
 @dataclass(frozen=True)

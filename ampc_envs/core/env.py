@@ -1,14 +1,17 @@
 """Base class of the MuJoCo environments with randomizable physics.
 
 It owns what every system shares: the stored nominal parameters, per-reset sampling
-of a system instance, the actuation-delay line, action checks and rendering through
-Gymnasium's :class:`~gymnasium.envs.mujoco.mujoco_rendering.MujocoRenderer`. A system
-subclass provides the model (``_build_model``/``_apply_params``) and the task
-(``step``, ``_reset_state``, ``_get_obs``).
+of a system instance, the actuation-delay line, action checks, the episode clock,
+the step template and rendering through Gymnasium's
+:class:`~gymnasium.envs.mujoco.mujoco_rendering.MujocoRenderer`. A system subclass
+provides the model (``_build_model``, ``_apply_params``, ``physics_step``), the
+state (``state``, ``_reset_state``, ``_check_state``, ``_observe``) and the task
+(``_reward``, ``_crashed``, ``_step_info``).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections import deque
 from collections.abc import Mapping
@@ -41,22 +44,33 @@ class RandomizedMujocoEnv(gym.Env):
             values. Every reset starts from these values.
         randomize: ``False`` (always the stored system), ``True`` (the class's default
             ranges) or ``{name: (low, high)}`` ranges; sampled uniformly at each reset.
+        episode_seconds: Truncation time in s.
         render_mode: ``None``, ``"rgb_array"`` or ``"human"``.
         width, height: Size of rendered frames in pixels.
     """
 
     params_cls: ClassVar[type[PhysicalParams]]
     frame_skip: ClassVar[int]
+    episode_seconds: ClassVar[float]
     default_camera: ClassVar[str | None] = None
 
     def __init__(
         self,
         params: PhysicalParams | Mapping[str, float] | str | None = None,
         randomize: bool | ParamRanges = False,
+        episode_seconds: float | None = None,
         render_mode: str | None = None,
         width: int = 480,
         height: int = 360,
     ) -> None:
+        if episode_seconds is None:
+            episode_seconds = self.episode_seconds
+        if (
+            isinstance(episode_seconds, bool)
+            or not isinstance(episode_seconds, (int, float))
+            or not 0 < episode_seconds < math.inf
+        ):
+            raise ValueError(f"episode_seconds must be a positive number, got {episode_seconds!r}")
         if render_mode not in (None, *self.metadata["render_modes"]):
             hint = (
                 " ('human' needs a display: DISPLAY is not set)" if render_mode == "human" else ""
@@ -82,6 +96,8 @@ class RandomizedMujocoEnv(gym.Env):
         self.model.vis.global_.offheight = max(self.model.vis.global_.offheight, height)
         self.data = mujoco.MjData(self.model)
         self._delay_line: deque[np.ndarray] = deque()
+        self.max_steps = round(episode_seconds / self.dt)
+        self._steps = 0
 
         self.render_mode = render_mode
         self.mujoco_renderer = MujocoRenderer(
@@ -95,6 +111,18 @@ class RandomizedMujocoEnv(gym.Env):
     def _apply_params(self, params: PhysicalParams) -> None:
         raise NotImplementedError
 
+    @staticmethod
+    def physics_step(
+        model: mujoco.MjModel, data: mujoco.MjData, params: PhysicalParams, n: int
+    ) -> None:
+        """Advance the bare physics by ``n`` MuJoCo steps with ``data.ctrl`` held."""
+        mujoco.mj_step(model, data, nstep=n)
+
+    @property
+    def state(self) -> np.ndarray:
+        """The true (noise-free) state vector."""
+        raise NotImplementedError
+
     def _reset_state(self, state: np.ndarray | None) -> None:
         """Set ``data`` to a start state (sampled from ``self.np_random`` if None)."""
         raise NotImplementedError
@@ -103,8 +131,25 @@ class RandomizedMujocoEnv(gym.Env):
         """Validate a user-given start state (``options["state"]``)."""
         raise NotImplementedError
 
-    def _get_obs(self) -> np.ndarray:
+    def _observe(self, state: np.ndarray) -> np.ndarray:
+        """The observation of ``state`` (sensor noise from ``self.np_random``)."""
         raise NotImplementedError
+
+    def _get_obs(self) -> np.ndarray:
+        """The observation of the current state."""
+        return self._observe(self.state)
+
+    def _reward(self, state: np.ndarray, command: np.ndarray) -> tuple[float, dict[str, float]]:
+        """Reward of a step ending in ``state`` under ``command``, and its components."""
+        raise NotImplementedError
+
+    def _crashed(self, state: np.ndarray) -> bool:
+        """Whether ``state`` ends the episode as a crash."""
+        raise NotImplementedError
+
+    def _step_info(self) -> dict[str, Any]:
+        """Entries of ``info`` beyond ``crashed`` and ``reward_components``."""
+        return {}
 
     # ---------------------------------------------------------------- shared logic
     @property
@@ -150,6 +195,7 @@ class RandomizedMujocoEnv(gym.Env):
         self.params = params
         self._apply_params(params)
         mujoco.mj_resetData(self.model, self.data)
+        self._steps = 0
         self._reset_state(state)
         mujoco.mj_forward(self.model, self.data)
         nu = self.model.nu
@@ -161,6 +207,27 @@ class RandomizedMujocoEnv(gym.Env):
         if self.render_mode == "human":
             self.render()
         return obs, {"params": params.to_dict()}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Apply the command for one control period.
+
+        Returns:
+            ``(observation, reward, terminated, truncated, info)``: terminated on a crash
+            (``info["crashed"]``), truncated after ``episode_seconds``;
+            ``info["reward_components"]`` holds the reward's factors.
+        """
+        command = self._check_action(action)
+        self.data.ctrl[:] = self._delayed(command)
+        self.physics_step(self.model, self.data, self.params, self.frame_skip)
+        self._steps += 1
+        state = self.state
+        reward, components = self._reward(state, command)
+        crashed = self._crashed(state)
+        truncated = self._steps >= self.max_steps and not crashed
+        if self.render_mode == "human":
+            self.render()
+        info = {"crashed": crashed, "reward_components": components, **self._step_info()}
+        return self._observe(state), reward, crashed, truncated, info
 
     def _check_action(self, action: Any) -> np.ndarray:
         a = np.asarray(action, dtype=np.float64)

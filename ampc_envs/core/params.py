@@ -74,17 +74,9 @@ class PhysicalParams:
         return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
-    def unit(cls, name: str) -> str:
-        """Unit of parameter ``name``."""
-        return cls._field(name).metadata["unit"]
-
-    @classmethod
-    def describe(cls) -> list[tuple[str, float, str, str]]:
-        """Rows ``(name, nominal, unit, description)`` for documentation tables."""
-        return [
-            (f.name, f.default, f.metadata["unit"], f.metadata["doc"])
-            for f in dataclasses.fields(cls)
-        ]
+    def field_info(cls, name: str) -> dict[str, Any]:
+        """``unit``, ``doc``, ``domain`` and ``integer`` of parameter ``name``."""
+        return dict(cls._field(name).metadata)
 
     def to_dict(self) -> dict[str, float]:
         """Plain ``{name: value}`` dictionary (JSON-serialisable)."""

@@ -1,7 +1,7 @@
 """Balancing LQR for the Mini Wheelbot: the robot's own gains, or gains from the model.
 
 The Mini Wheelbot balances with two decoupled LQRs, ``u = -K x`` per axis (gains from
-the robot, see DESIGN.md):
+the robot's public firmware, see ``docs/wheelbot.md``):
 
 * pitch: ``tau_W = -K_pitch [theta, theta_dot, q_W, omega_W]``,
   ``K_pitch = [-0.4, -0.04, -0.004, -0.003]``;

@@ -200,7 +200,3 @@ class WheelbotParams(PhysicalParams):
         "angle_noise": (0.0, 0.002),
         "rate_noise": (0.0, 0.02),
     }
-
-    def adaptable_vector(self) -> list[float]:
-        """The 11 adaptable parameters in :data:`ADAPTABLE` order (the model's ``p``)."""
-        return [getattr(self, name) for name in ADAPTABLE]

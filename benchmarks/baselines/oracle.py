@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ampc_agent.tuning.loop import tuning_loop
 from benchmarks.sweep.config import TrialConfig
 from benchmarks.sweep.experiment import Experiment, physical_theta
 from benchmarks.sweep.systems import get_system
@@ -50,28 +51,11 @@ def true_theta(exp: Experiment) -> tuple[np.ndarray, list[str]]:
     return theta, clipped
 
 
-class _HoldOnFailure:
-    """The MPC as a controller; a solve that fails holds the previous command."""
-
-    def __init__(self, mpc: Any, theta: np.ndarray) -> None:
-        self.mpc, self.theta = mpc, theta
-        self.u = np.zeros(mpc.nu)
-        self.failures = 0
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        from ampc_agent.mpc import MPCSolveError
-
-        try:
-            self.u = np.asarray(self.mpc(x, self.theta), dtype=float)
-        except MPCSolveError:
-            self.failures += 1
-        return self.u
-
-
 def mpc_reference(trial: TrialConfig, exp: Experiment) -> dict[str, Any] | None:
     """One episode of the system's MPC at the true physical parameters (clipped into the
     MPC's theta bounds), or ``None`` if the system has no MPC."""
-    from ampc_envs.tuning import run_episode
+    from ampc_agent.mpc.controller import MPCController
+    from ampc_envs.core.episode import run_episode
 
     mpc = get_system(trial.system).make_mpc()
     if mpc is None:
@@ -81,8 +65,7 @@ def mpc_reference(trial: TrialConfig, exp: Experiment) -> dict[str, Any] | None:
     for i, value in physical_theta(spec.names, exp.params).items():
         theta[i] = value
     theta = np.clip(theta, spec.lower_array, spec.upper_array)
-    controller = _HoldOnFailure(mpc, theta)
-    mpc.reset()
+    controller = MPCController(mpc, theta)
     start = time.perf_counter()
     result = run_episode(
         exp.env.system_env, controller, seed=exp.episode_seed(0), params=exp.params
@@ -98,10 +81,7 @@ def mpc_reference(trial: TrialConfig, exp: Experiment) -> dict[str, Any] | None:
 
 
 def _search(exp: Experiment, tuner: Any, episodes: int) -> None:
-    for _ in range(episodes):
-        theta = tuner.ask()
-        episode = exp.run(exp.full_theta(theta))
-        tuner.tell(theta, episode["return"], crashed=episode["crashed"])
+    tuning_loop(tuner, exp.run, episodes, full=exp.full_theta)
 
 
 def run(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:

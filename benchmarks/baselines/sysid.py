@@ -6,7 +6,8 @@ hand them to the controller. Closed-loop, iterated:
 1. Run the AMPC at theta_nom (episode 0, as every tuner does).
 2. Fit the model's physical parameters by least squares to all transitions recorded
    so far, ``min sum || wrap(f(x_k, u_{k-d}; p) - x_{k+1}) / s ||^2``, with the analytic
-   one-step model ``f`` of the system (:mod:`benchmarks.baselines.cartpole_model`),
+   one-step model ``f`` of the system (its registry entry's ``sysid_model``, for the
+   cart-pole :mod:`ampc_agent.systems.cartpole.sysid`),
    residuals scaled per state by their RMS at the nominal model, and the input delay
    ``d`` (whole control steps, 0-2) chosen by the best fit: delay is not in the MPC's
    theta, but fitting it keeps it from biasing the physical parameters.
@@ -32,14 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.baselines import cartpole_model
+from ampc_envs.core.angles import wrap_angle
 from benchmarks.sweep.config import TrialConfig
 from benchmarks.sweep.experiment import Experiment
+from benchmarks.sweep.systems import get_system
 
-__all__ = ["run", "identify", "closest_scale", "MODELS"]
-
-#: One-step models by params class name: module with FITTED, ANGLE_DIMS, predict().
-MODELS = {"CartpoleParams": cartpole_model}
+__all__ = ["run", "identify", "closest_scale"]
 
 
 def _transitions(
@@ -91,7 +90,7 @@ def identify(
             p = dict(nominal, **dict(zip(names, p0 * np.exp(z), strict=True)))
             e = model.predict(x, u, p) - xn
             for d in model.ANGLE_DIMS:
-                e[:, d] = np.mod(e[:, d] + np.pi, 2 * np.pi) - np.pi
+                e[:, d] = wrap_angle(e[:, d])
             return e
 
         scale = np.sqrt(np.mean(errors(np.zeros(len(names))) ** 2, axis=0)) + 1e-9
@@ -140,10 +139,9 @@ def closest_scale(
 def run(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
     """Iterated identification (see the module docstring). Options: ``max_episodes``
     (default 10), ``prior`` (1e-3), ``delays`` ([0, 1, 2])."""
-    params_cls = exp.env.system_env.unwrapped.params_cls
-    model = MODELS.get(params_cls.__name__)
-    if model is None:
-        raise ValueError(f"no identification model for {params_cls.__name__}; add one to MODELS")
+    spec = get_system(trial.system).spec
+    params_cls = spec.params_cls
+    model = spec.sysid()
     physical = [i for i, n in enumerate(exp.theta_names) if n in model.FITTED]
     if not physical:
         raise ValueError(f"theta {exp.theta_names} has no physical parameter to identify")

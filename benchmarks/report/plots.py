@@ -9,12 +9,14 @@ from typing import Any
 
 import numpy as np
 
+from ampc_agent.io import save_figure
 from benchmarks.report.curves import Baselines
 from benchmarks.report.summary import METHOD_ORDER, curves
 
-__all__ = ["plot_group"]
+__all__ = ["COLORS", "plot_group"]
 
-_COLORS = {
+#: The one colour map of tuners and baselines, for every plot of the benchmarks.
+COLORS = {
     "turbo": "tab:blue",
     "gibo": "tab:orange",
     "random": "tab:green",
@@ -49,7 +51,7 @@ def plot_group(
         if not rs:
             continue
         best, score = curves(rs, baselines, length)
-        color = _COLORS.get(method)
+        color = COLORS.get(method)
         for ax, values in zip(axes, (best, score), strict=True):
             with warnings.catch_warnings():  # all-NaN columns: no score without baselines
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -68,8 +70,4 @@ def plot_group(
     axes[1].legend(fontsize=8, loc="lower right")
     fig.suptitle(f"{title}: median and 25-75 % over trials")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)

@@ -1,6 +1,6 @@
 """TensorBoard logs of a sweep, written from its records: one run folder per trial.
 
-Each run holds the per-episode scalars of :class:`ampc_agent.tuning_log.TuningLogger`
+Each run holds the per-episode scalars of :class:`ampc_agent.tuning.log.TuningLogger`
 (return, best so far, crash count, theta, tuner internals) and an HParams summary
 (system, tuner, instance, seed, budget as hyperparameters; best-so-far return and
 normalised score at the report's budgets, crash rate as metrics), so trials can be
@@ -45,7 +45,7 @@ def write_tensorboard(
     """
     from torch.utils.tensorboard.summary import hparams
 
-    from ampc_agent.tuning_log import TuningLogger
+    from ampc_agent.tuning.log import TuningLogger
 
     records = ResultStore(results).records("done")
     logdir = Path(logdir or Path(results) / "tensorboard")

@@ -15,17 +15,17 @@ from benchmarks.sweep.config import (
 )
 from benchmarks.sweep.executors import SweepSummary, run_sweep
 from benchmarks.sweep.storage import ResultStore, code_versions, without_timing
-from benchmarks.sweep.systems import SYSTEMS, SystemEntry
+from benchmarks.sweep.systems import SYSTEMS_OFFERED, SweepSystem
 
 __all__ = [
     "BASELINES",
     "METHODS",
-    "SYSTEMS",
+    "SYSTEMS_OFFERED",
     "TUNERS",
     "ResultStore",
     "SweepConfig",
     "SweepSummary",
-    "SystemEntry",
+    "SweepSystem",
     "TrialConfig",
     "code_versions",
     "load_sweep_config",

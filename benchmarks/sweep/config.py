@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ampc_agent.systems import systems_with
+from ampc_agent.tuners.factory import TUNERS as _TUNER_CLASSES
 from benchmarks.sweep.systems import get_system
 
 __all__ = [
@@ -41,7 +43,7 @@ __all__ = [
     "resolve_instance",
 ]
 
-TUNERS = ("turbo", "gibo", "random", "cmaes")
+TUNERS = tuple(_TUNER_CLASSES)
 BASELINES = ("nominal", "sysid", "oracle")
 METHODS = TUNERS + BASELINES
 
@@ -53,7 +55,7 @@ class TrialConfig:
     """The configuration of one trial; everything that determines its numbers.
 
     Args:
-        system: Name in :data:`benchmarks.sweep.systems.SYSTEMS`.
+        system: Name in :data:`benchmarks.sweep.systems.SYSTEMS_OFFERED`.
         tuner: A tuner (``turbo``, ``gibo``, ``random``, ``cmaes``) or a baseline
             (``nominal``, ``sysid``, ``oracle``).
         instance: System instance (see the module docstring).
@@ -154,7 +156,7 @@ class SweepConfig:
     ``{"oracle": {"episodes": 300}}``).
     """
 
-    systems: list[str] = field(default_factory=lambda: ["cartpole"])
+    systems: list[str] = field(default_factory=lambda: systems_with("weights"))
     tuners: list[str] = field(default_factory=lambda: list(METHODS))
     instances: list[str | dict[str, float]] = field(default_factory=lambda: ["hardware-like"])
     seeds: list[int] = field(default_factory=lambda: list(range(5)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 from typing import Any
 
@@ -11,20 +10,7 @@ import numpy as np
 from benchmarks.sweep.config import TrialConfig, resolve_instance
 from benchmarks.sweep.systems import get_system
 
-__all__ = ["Experiment", "params_class", "physical_theta"]
-
-
-def params_class(env_id: str) -> type:
-    """The physical-parameter dataclass of a registered system env (``params_cls``)."""
-    import gymnasium as gym
-
-    import ampc_envs  # noqa: F401  (registers the envs)
-
-    entry = gym.spec(env_id).entry_point
-    if not isinstance(entry, str):
-        return entry.params_cls
-    module, _, attr = entry.partition(":")
-    return getattr(importlib.import_module(module), attr).params_cls
+__all__ = ["Experiment", "physical_theta"]
 
 
 def physical_theta(theta_names: tuple[str, ...], params: dict[str, float]) -> dict[int, float]:
@@ -39,7 +25,7 @@ def physical_theta(theta_names: tuple[str, ...], params: dict[str, float]) -> di
 class Experiment:
     """Runs episodes of one trial and keeps their records (and trajectories).
 
-    Builds the trial's controller and an :class:`~ampc_envs.tuning.EpisodeTuningEnv` on
+    Builds the trial's controller and an :class:`~ampc_agent.tuning.env.EpisodeTuningEnv` on
     the trial's system instance; :meth:`run` is one closed-loop episode at ``theta``,
     the same episode as ``EpisodeTuningEnv.step`` (checked theta, same seed rule) but
     also returning the trajectory, which the identification baseline needs.
@@ -60,28 +46,29 @@ class Experiment:
 
     def __init__(self, trial: TrialConfig) -> None:
         from ampc_agent.tuners.box import TuningBox
-        from ampc_envs.tuning import EpisodeTuningEnv
+        from ampc_agent.tuning.env import EpisodeTuningEnv
 
         self.trial = trial
         system = get_system(trial.system)
-        params = resolve_instance(params_class(system.env_id), trial.instance, trial.seed)
+        params = resolve_instance(system.spec.params_cls, trial.instance, trial.seed)
         self.policy = system.make_policy()
         whole = trial.bounds == "theta"
         self.env = EpisodeTuningEnv(
             system.env_id,
             self.policy,
-            system=params,
+            instance=params,
             episode_seed=trial.episode_seed,
             seed=trial.seed,
             lower=self.policy.theta_lower if whole else None,
             upper=self.policy.theta_upper if whole else None,
         )
         self.params: dict[str, float] = dict(self.env.system)
-        self.theta_names = tuple(self.policy.theta_names)
-        self.theta_nominal = np.asarray(self.policy.theta_nominal, dtype=np.float64)
-        self.lower = self.env.action_space.low.astype(np.float64)
-        self.upper = self.env.action_space.high.astype(np.float64)
-        self.box = TuningBox(self.lower, self.upper, self.theta_nominal, self.theta_names)
+        spec = self.env.theta_spec  # bounds flow one way: policy -> tuning env -> box
+        self.theta_names = spec.names
+        self.theta_nominal = spec.nominal_array
+        self.lower = spec.tuning_lower_array
+        self.upper = spec.tuning_upper_array
+        self.box = TuningBox.from_spec(spec)
         self.free = self.box.free
         self.episodes: list[dict[str, Any]] = []
         self.trajectories: list[tuple[np.ndarray, np.ndarray]] = []
@@ -121,7 +108,7 @@ class Experiment:
             "wall_time": wall,
         }
         self.episodes.append(record)
-        self.trajectories.append((result["states"], result["actions"]))
+        self.trajectories.append((result["observations"], result["actions"]))
         return record
 
     def totals(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ampc_agent.tuning.loop import tuning_loop
 from benchmarks.sweep.config import TUNERS, TrialConfig
 from benchmarks.sweep.experiment import Experiment
 
@@ -31,15 +32,12 @@ def run_tuner(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
     of theta (``upper > lower`` in the tuning box); fixed entries stay at their value.
     """
     tuner = exp.box.make_tuner(trial.tuner, seed=trial.seed, **trial.options)
-    for _ in range(trial.budget):
-        start = time.perf_counter()
-        theta = tuner.ask()
-        asked = time.perf_counter() - start
-        episode = exp.run(exp.full_theta(theta))
-        start = time.perf_counter()
-        tuner.tell(theta, episode["return"], crashed=episode["crashed"])
-        episode["tuner_time"] = asked + time.perf_counter() - start
-        episode["internals"] = _scalars(tuner.internals())
+
+    def annotate(step: dict[str, Any]) -> None:
+        step["outcome"]["tuner_time"] = step["tuner_time"]
+        step["outcome"]["internals"] = _scalars(step["internals"])
+
+    tuning_loop(tuner, exp.run, trial.budget, full=exp.full_theta, after_tell=annotate)
     if all(e["crashed"] for e in exp.episodes):
         return {"tuner_best": None}  # best() refuses: no feasible episode yet
     best_theta, best_value = tuner.best()

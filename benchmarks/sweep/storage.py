@@ -9,7 +9,7 @@ Layout::
       report.md, *.png, report.json  (ampc-bench report)
 
 Every record is written atomically (temporary file + rename, see
-:func:`ampc_agent.dataset.storage.atomic_write_bytes`) by the process that drives the sweep, so a
+:func:`ampc_agent.io.atomic_write_bytes`) by the process that drives the sweep, so a
 killed sweep leaves whole records or none, and a rerun skips every trial whose record
 says ``"status": "done"``. Trials that raised are stored with ``"status": "error"``
 and are run again by a rerun (their record is then replaced).
@@ -24,7 +24,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from ampc_agent.dataset.storage import atomic_write_bytes
+from ampc_agent.io import atomic_write_bytes
 
 __all__ = ["ResultStore", "TIMING_KEYS", "code_versions", "without_timing"]
 

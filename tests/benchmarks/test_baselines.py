@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 import ampc_envs  # noqa: F401
+from ampc_agent.systems.cartpole import sysid as cartpole_model
+from ampc_agent.systems.cartpole.pump import PumpAndCentre
 from ampc_envs.cartpole import CartpoleParams
-from ampc_envs.tuning import run_episode
-from benchmarks.baselines import cartpole_model
+from ampc_envs.core.angles import wrap_angle
+from ampc_envs.core.episode import run_episode
 from benchmarks.baselines.sysid import identify
-from benchmarks.sweep.systems import PumpAndCentre
 
 MISMATCHED = CartpoleParams().replace(
     cart_mass=0.6, pole_mass=0.12, pole_length=0.66, cart_friction=0.3, pivot_damping=0.003,
@@ -30,7 +31,7 @@ def test_cartpole_model_matches_mujoco():
         observed.append(env.step(np.array([u]))[0])
     predicted = cartpole_model.predict(states, commands, MISMATCHED.to_dict())
     error = predicted - np.array(observed)
-    error[:, 1] = np.mod(error[:, 1] + np.pi, 2 * np.pi) - np.pi
+    error[:, 1] = wrap_angle(error[:, 1])
     assert np.abs(error).max() < 1e-6
 
 
@@ -43,7 +44,7 @@ def test_least_squares_recovers_the_parameters_and_the_delay(delay):
     for seed, theta in ((0, [3.0, 4.0]), (1, [5.0, 8.0])):
         policy.theta = np.array(theta)
         result = run_episode(env, policy, seed=seed, params=true)
-        trajectories.append((result["states"], result["actions"]))
+        trajectories.append((result["observations"], result["actions"]))
     fit = identify(cartpole_model, trajectories, CartpoleParams().to_dict())
     p = fit["params"]
     assert fit["delay"] == delay
@@ -54,22 +55,14 @@ def test_least_squares_recovers_the_parameters_and_the_delay(delay):
         assert ratio == pytest.approx(true_ratio, rel=1e-2), name
 
 
-def test_oracle_starts_at_the_true_parameters_and_runs_the_true_mpc(monkeypatch):
-    import dataclasses
-
-    from ampc_agent.mpc import CARTPOLE_THETA
-    from benchmarks.sweep import TrialConfig, systems
+def test_oracle_starts_at_the_true_parameters_and_runs_the_true_mpc():
+    from ampc_agent.systems.cartpole import CARTPOLE_THETA
+    from benchmarks.sweep import TrialConfig
     from benchmarks.sweep.runner import run_trial
 
-    # The pump controller has no physical theta (true-theta = nominal) but the system
-    # has the acados MPC: register it under a test name, in this process only.
-    entry = dataclasses.replace(
-        systems.SYSTEMS["cartpole-pump"],
-        name="cartpole-pump-mpc",
-        mpc="ampc_agent.mpc:ParametricMPC.cartpole",
-    )
-    monkeypatch.setitem(systems.SYSTEMS, entry.name, entry)
-    trial = TrialConfig(entry.name, "oracle", "hardware-like", 0, 5, options={"episodes": 6})
+    # The pump controller has no physical theta (true-theta = nominal), but the system
+    # has the acados MPC, which the oracle runs at the true parameters.
+    trial = TrialConfig("cartpole-pump", "oracle", "hardware-like", 0, 5, options={"episodes": 6})
     record = run_trial(trial.to_dict())
     assert record["status"] == "done", record.get("traceback")
     assert len(record["episodes"]) == 6  # the oracle's own episode count, not the budget

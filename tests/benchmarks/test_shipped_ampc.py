@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 from benchmarks.sweep import TrialConfig
 from benchmarks.sweep.runner import run_trial
-
-WEIGHTS = Path(__file__).resolve().parents[2] / "ampc_agent" / "weights" / "cartpole"
-pytestmark = pytest.mark.skipif(
-    not (WEIGHTS / "model.safetensors").is_file(),
-    reason="no shipped cartpole AMPC weights yet (ampc_agent/weights/cartpole/model.safetensors)",
-)
 
 
 def test_shipped_ampc_trials_run_on_the_hardware_like_cartpole():

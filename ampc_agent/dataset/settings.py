@@ -1,0 +1,72 @@
+"""Everything that determines a dataset: :class:`GeneratorSettings` (stored in its metadata)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from ampc_agent.systems import get_system, systems_with
+
+__all__ = ["GENERATOR_VERSION", "SOURCE_TRAJECTORY", "SOURCE_UNIFORM", "GeneratorSettings"]
+
+#: Sample sources (the ``source`` array).
+SOURCE_TRAJECTORY, SOURCE_UNIFORM = 0, 1
+
+GENERATOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class GeneratorSettings:
+    """Everything that determines a dataset (stored in its metadata).
+
+    Attributes:
+        system: A system of :data:`ampc_agent.systems.SYSTEMS` that has an MPC.
+        samples: Number of samples in the dataset.
+        seed: Base seed; shard ``k`` uses ``numpy.random.default_rng([seed, k])``.
+        shard_size: Samples per shard (the last shard may be smaller).
+        trajectory_fraction: Fraction of each shard taken along closed-loop trajectories.
+        episode_steps: Length of the closed-loop episodes in control steps.
+        stride: A trajectory sample every ``stride`` control steps.
+        randomize_fraction: Fraction of the episodes on randomized physics.
+    """
+
+    system: str
+    samples: int = 1000
+    seed: int = 0
+    shard_size: int = 200
+    trajectory_fraction: float = 0.7
+    episode_steps: int = 200
+    stride: int = 4
+    randomize_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        get_system(self.system)  # an unknown name: "unknown system ..., valid: ..."
+        if self.system not in systems_with("mpc"):
+            raise ValueError(
+                f"system {self.system!r} has no MPC to label a dataset with; "
+                f"valid: {systems_with('mpc')}"
+            )
+        for name in ("samples", "shard_size", "episode_steps", "stride"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("trajectory_fraction", "randomize_fraction"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+
+    @property
+    def num_shards(self) -> int:
+        """Number of shards."""
+        return -(-self.samples // self.shard_size)
+
+    def shard_samples(self, k: int) -> int:
+        """Number of samples of shard ``k``."""
+        if not 0 <= k < self.num_shards:
+            raise ValueError(f"shard {k} out of range [0, {self.num_shards})")
+        return min(self.shard_size, self.samples - k * self.shard_size)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serialisable settings (with the generator version)."""
+        return {**dataclasses.asdict(self), "version": GENERATOR_VERSION}

@@ -1,0 +1,142 @@
+"""One shard of a dataset: closed-loop MPC trajectories and uniform samples, labelled.
+
+Shard ``k`` is a deterministic function of ``(settings, k)``: its random generator is
+seeded with ``(seed, k)`` and every solve starts from an explicitly loaded iterate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ampc_agent.dataset.labels import label_state
+from ampc_agent.dataset.settings import SOURCE_TRAJECTORY, SOURCE_UNIFORM, GeneratorSettings
+from ampc_agent.mpc.controller import MPCController
+from ampc_agent.systems import SystemSpec, get_system
+from ampc_envs.core.episode import run_episode
+
+__all__ = ["ShardResult", "compute_shard", "make_plant"]
+
+
+@dataclass
+class ShardResult:
+    """One computed shard: arrays of :data:`SHARD_ARRAYS` and counters."""
+
+    index: int
+    arrays: dict[str, np.ndarray]
+    stats: dict[str, Any]
+
+
+def compute_shard(
+    settings: GeneratorSettings, k: int, mpc: Any = None, env: Any = None
+) -> ShardResult:
+    """Compute shard ``k`` (deterministic in ``(settings, k)``).
+
+    Args:
+        settings: Generator settings.
+        k: Shard index.
+        mpc: A ParametricMPC of the system to reuse (built when ``None``).
+        env: The plant env to reuse (made when ``None``).
+    """
+    system = get_system(settings.system)
+    mpc = mpc if mpc is not None else system.make_mpc()
+    env = env if env is not None else make_plant(system)
+    rng = np.random.default_rng([settings.seed, k])
+    n = settings.shard_samples(k)
+    n_traj = int(round(n * settings.trajectory_fraction))
+    stats: Counter = Counter()
+    rows: list[tuple[np.ndarray, dict[str, Any], int]] = []
+    start = time.perf_counter()
+
+    while sum(1 for r in rows if r[2] == SOURCE_TRAJECTORY) < n_traj:
+        visited = _closed_loop_episode(mpc, env, system, settings, rng, stats)
+        for x, solution in visited:
+            if sum(1 for r in rows if r[2] == SOURCE_TRAJECTORY) >= n_traj:
+                break
+            extra = [solution] if solution is not None else []
+            _add(rows, stats, mpc, system.wrap(x), extra, SOURCE_TRAJECTORY, include_still=False)
+
+    low, high = np.array(system.sampling.uniform_low), np.array(system.sampling.uniform_high)
+    while len(rows) < n:
+        x = rng.uniform(low, high)
+        _add(rows, stats, mpc, x, [], SOURCE_UNIFORM, include_still=True)
+
+    arrays = {
+        "x": np.array([r[0] for r in rows], dtype=np.float64),
+        "u": np.array([r[1]["u"] for r in rows], dtype=np.float64),
+        "du_dtheta": np.array([r[1]["du_dtheta"] for r in rows], dtype=np.float64),
+        "cost": np.array([r[1]["cost"] for r in rows], dtype=np.float64),
+        "sqp_iter": np.array([r[1]["sqp_iter"] for r in rows], dtype=np.int64),
+        "solve_time": np.array([r[1]["solve_time"] for r in rows], dtype=np.float64),
+        "source": np.array([r[2] for r in rows], dtype=np.int8),
+    }
+    stats["samples"] = n
+    stats["seconds"] = time.perf_counter() - start
+    return ShardResult(k, arrays, dict(stats))
+
+
+def _add(
+    rows: list,
+    stats: Counter,
+    mpc: Any,
+    x: np.ndarray,
+    extra: list,
+    source: int,
+    include_still: bool,
+) -> None:
+    name = "trajectory" if source == SOURCE_TRAJECTORY else "uniform"
+    stats[f"attempted_{name}"] += 1
+    sample, outcome = label_state(mpc, x, extra, include_still=include_still)
+    if sample is None:
+        stats[f"discarded_{outcome}"] += 1
+        return
+    stats["weakly_active_samples"] += int(sample["weakly_active"] > 0)
+    rows.append((np.array(x, dtype=np.float64), sample, source))
+
+
+def _closed_loop_episode(
+    mpc: Any,
+    env: Any,
+    system: SystemSpec,
+    settings: GeneratorSettings,
+    rng: np.random.Generator,
+    stats: Counter,
+) -> list[tuple[np.ndarray, Any]]:
+    """Run the MPC (theta_nom) on the plant; return ``(state, MPC solution)`` every stride.
+
+    The solution is kept only where the MPC saw the true state (no sensor noise), so
+    that it is a valid initialisation of that state's label.
+    """
+    nominal = system.params_cls()
+    if rng.random() < settings.randomize_fraction:
+        params = nominal.sample(system.sampling.randomize_ranges, rng)
+        stats["episodes_randomized"] += 1
+    else:
+        params = nominal
+    stats["episodes"] += 1
+    controller = MPCController(mpc, keep_solutions=True)
+    episode = run_episode(
+        env,
+        controller,
+        seed=int(rng.integers(2**31)),
+        params=params,
+        max_steps=settings.episode_steps,
+        record_states=True,
+    )
+    stats["closed_loop_failures"] += controller.failures
+    stats["episodes_crashed"] += int(episode["crashed"])
+    visited = []
+    for step in range(0, episode["length"], settings.stride):
+        state, obs = episode["states"][step], episode["observations"][step]
+        sol = controller.solutions[step]
+        visited.append((state, sol if np.array_equal(obs[: len(state)], state) else None))
+    return visited
+
+
+def make_plant(system: SystemSpec) -> Any:
+    """The system env without Gymnasium's checking wrappers (physics set per episode)."""
+    return system.make_env().unwrapped

@@ -1,0 +1,189 @@
+"""``ampc eval SYSTEM``: the AMPC beside the MPC, from data to report.
+
+Four studies, each a plain function of the system, the policy and the MPC:
+
+1. held-out accuracy of ``pi`` and ``J`` on the test set saved with the weights;
+2. closed loop on the nominal MuJoCo system from ``n_starts`` start states:
+   success rate (the system's rule) and return of the AMPC and the warm-started MPC;
+3. adaptation: for theta drawn inside the bounds, the action error of the adapted
+   AMPC, of the unadapted ``pi`` and of the exact Taylor step against the MPC solved
+   at that theta, as a function of the normalised distance ``||theta - theta_nom||``;
+4. one-at-a-time sweeps of each parameter, from which the recommended tuning range
+   follows (:func:`~ampc_agent.evaluation.adaptation.recommend_tuning_bounds`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ampc_agent.evaluation.accuracy import heldout_accuracy
+from ampc_agent.evaluation.adaptation import (
+    action_errors,
+    error_by_distance,
+    normalized_distance,
+    parameter_sweeps,
+    recommend_tuning_bounds,
+    sample_thetas,
+    trimmed_change_means,
+)
+from ampc_agent.evaluation.closed_loop import compare_closed_loop
+from ampc_agent.evaluation.mpc_reference import MPCReference
+from ampc_agent.mpc.controller import MPCController
+from ampc_agent.policy import AMPCPolicy
+from ampc_agent.systems import SystemSpec
+
+__all__ = ["evaluate_ampc", "DISTANCE_EDGES"]
+
+#: Bins of the normalised distance for the adaptation table.
+DISTANCE_EDGES = np.array([0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.2, 2.0])
+
+
+def evaluate_ampc(
+    system: SystemSpec,
+    policy: AMPCPolicy,
+    mpc: Any,
+    test_set: dict[str, np.ndarray],
+    *,
+    n_starts: int = 50,
+    n_states: int = 40,
+    n_thetas: int = 60,
+    sweep_points: int = 3,
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run the four studies and return a JSON-serialisable report.
+
+    Args:
+        system: The system (env, success rule).
+        policy: The AMPC (its theta is left at theta_nom).
+        mpc: The system's :class:`~ampc_agent.mpc.parametric.ParametricMPC`.
+        test_set: Held-out ``x``, ``u``, ``du_dtheta`` (from ``test_set.npz``).
+        n_starts: Closed-loop start states.
+        n_states: States (from the test set) of the adaptation study.
+        n_thetas: Random parameter vectors of the adaptation study.
+        sweep_points: Sweep values between nominal and each bound, per parameter.
+        seed: Seed of the start states, the state subset and the thetas.
+        log: Progress messages.
+
+    Returns:
+        ``accuracy``, ``closed_loop``, ``adaptation`` (per-theta distances and mean
+        errors, binned table), ``sweeps``, ``tuning_lower`` / ``tuning_upper``, timings.
+    """
+    policy.theta = policy.theta_nominal
+    report: dict[str, Any] = {
+        "system": system.name,
+        "theta_names": list(policy.theta_names),
+        "theta_nominal": policy.theta_nominal.tolist(),
+        "theta_lower": policy.theta_lower.tolist(),
+        "theta_upper": policy.theta_upper.tolist(),
+        "seed": seed,
+    }
+    t0 = time.perf_counter()
+    report["accuracy"] = heldout_accuracy(
+        policy, test_set["x"], test_set["u"], test_set["du_dtheta"]
+    )
+    log(
+        f"held-out accuracy: pi RMSE {report['accuracy']['pi_rmse']:.3f} N, "
+        f"J R^2 {report['accuracy']['jacobian_r2']:.3f}"
+    )
+
+    t1 = time.perf_counter()
+    controller = MPCController(mpc)
+    report["closed_loop"] = compare_closed_loop(
+        system,
+        {"AMPC": policy, "MPC": controller},
+        n_starts=n_starts,
+        seed=seed,
+        progress=lambda m: log(m) if m.endswith("crashed True") else None,
+    )
+    report["closed_loop"]["mpc_failed_solves"] = controller.failures
+    cl = report["closed_loop"]
+    ratio = cl["AMPC"]["success_rate"] / max(cl["MPC"]["success_rate"], 1e-12)
+    cl["success_ratio"] = ratio
+    log(
+        f"closed loop ({n_starts} starts): AMPC success {cl['AMPC']['success_rate']:.2f} "
+        f"return {cl['AMPC']['mean_return']:.1f}; MPC success {cl['MPC']['success_rate']:.2f} "
+        f"return {cl['MPC']['mean_return']:.1f}; ratio {ratio:.2f} "
+        f"({time.perf_counter() - t1:.0f} s)"
+    )
+
+    t2 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(test_set["x"]), size=min(n_states, len(test_set["x"])), replace=False)
+    reference = MPCReference(mpc)
+    keep = [i for i in idx if reference.nominal_solution(test_set["x"][i]) is not None]
+    states = test_set["x"][keep]
+    u_lab, du_lab = test_set["u"][keep], test_set["du_dtheta"][keep]
+    u_nom_mpc = np.array([reference.nominal_solution(x).u0 for x in states])
+    nominal_error = float(np.abs(policy.batch(states) - u_nom_mpc).mean())
+    label_gap = float(np.abs(u_nom_mpc - u_lab).mean())
+    thetas = sample_thetas(
+        policy.theta_nominal, policy.theta_lower, policy.theta_upper, n_thetas, rng
+    )
+    dist = normalized_distance(thetas, policy.theta_nominal, policy.theta_lower, policy.theta_upper)
+    errs = action_errors(policy, reference, states, thetas, u_lab, du_lab, u_nom_mpc)
+    methods = {
+        k: errs[k] for k in ("adapted", "unadapted", "taylor", "mpc_change", "adapted_change")
+    }
+    report["adaptation"] = {
+        "n_states": len(states),
+        "n_thetas": n_thetas,
+        "nominal_error": nominal_error,
+        "label_gap": label_gap,
+        "distance": dist.tolist(),
+        "thetas": thetas.tolist(),
+        **{f"{k}_per_theta": np.nanmean(v, axis=1).tolist() for k, v in methods.items()},
+        "table": error_by_distance(dist, methods, DISTANCE_EDGES),
+    }
+    mc_trim, ac_trim = trimmed_change_means(errs["mpc_change"], errs["adapted_change"])
+    report["adaptation"]["mpc_change_trimmed_per_theta"] = mc_trim.tolist()
+    report["adaptation"]["adapted_change_trimmed_per_theta"] = ac_trim.tolist()
+    for row in report["adaptation"]["table"]:
+        sel = (dist >= row["lo"]) & (dist < row["hi"])
+        row["mpc_change_trimmed_mean"] = float(np.nanmean(mc_trim[sel]))
+        row["adapted_change_trimmed_mean"] = float(np.nanmean(ac_trim[sel]))
+    log(
+        f"adaptation: {n_thetas} thetas x {len(states)} states "
+        f"({time.perf_counter() - t2:.0f} s); AMPC error at theta_nom {nominal_error:.3f} N"
+    )
+
+    t3 = time.perf_counter()
+    sweeps = parameter_sweeps(policy, reference, states, sweep_points, u_lab, du_lab, u_nom_mpc)
+    lower, upper = recommend_tuning_bounds(policy, sweeps)
+    report["sweeps"] = sweeps
+    report["tuning_lower"], report["tuning_upper"] = lower.tolist(), upper.tolist()
+    report["tuning_rule"] = (
+        "per parameter, the widest sweep interval around theta_nom on which the AMPC's "
+        "change of action follows the MPC's: mean |(u(theta) - u(theta_nom)) - "
+        "(u*(theta) - u*(theta_nom))| <= max(0.8 x mean |u*(theta) - u*(theta_nom)|, 0.1 N), "
+        "means over the states without the 10 % where the MPC's action moved most "
+        "(jumps to another local optimum)"
+    )
+    inside = np.all((thetas >= lower) & (thetas <= upper), axis=1)
+    report["adaptation"]["inside_tuning_box"] = {
+        "n_theta": int(inside.sum()),
+        **{
+            f"{k}_mean": float(np.nanmean(v[inside])) if inside.any() else None
+            for k, v in methods.items()
+        },
+    }
+    report["mpc_reference"] = {
+        "branch_switches": reference.branch_switches,
+        "failures": reference.failures,
+    }
+    log(
+        f"sweeps ({time.perf_counter() - t3:.0f} s): tuning bounds "
+        f"{dict(zip(policy.theta_names, zip(lower.tolist(), upper.tolist(), strict=True), strict=True))}"
+    )
+    report["seconds"] = {
+        "accuracy": t1 - t0,
+        "closed_loop": t2 - t1,
+        "adaptation": t3 - t2,
+        "sweeps": time.perf_counter() - t3,
+        "total": time.perf_counter() - t0,
+    }
+    return report

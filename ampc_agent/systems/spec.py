@@ -1,0 +1,163 @@
+"""What the pipeline needs to know about one system: :class:`SystemSpec`.
+
+A spec holds everything system-specific of the pipeline, so that the generic code
+(dataset generator, training, evaluation, tuning env, commands, sweeps, baselines and
+performance programs) reads it instead of naming a system. Heavy parts (the OCP in
+casadi, the MPC in acados, the networks in torch) are given as ``"module:callable"``
+paths and imported only when used: importing the registry loads numpy and the
+systems' parameter classes, nothing more.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ampc_agent.theta import ThetaSpec
+
+__all__ = ["DatasetSampling", "SystemSpec", "load_object"]
+
+
+def load_object(path: str) -> Any:
+    """The object at ``"package.module:Name.attr"``."""
+    module, _, attrs = path.partition(":")
+    obj: Any = importlib.import_module(module)
+    for attr in attrs.split(".") if attrs else ():
+        obj = getattr(obj, attr)
+    return obj
+
+
+@dataclass(frozen=True)
+class DatasetSampling:
+    """Where the dataset generator samples states of a system.
+
+    Attributes:
+        uniform_low, uniform_high: Box of the broad uniform samples, in state units.
+        randomize_ranges: Physics ranges of the randomized closed-loop episodes.
+    """
+
+    uniform_low: tuple[float, ...]
+    uniform_high: tuple[float, ...]
+    randomize_ranges: dict[str, tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """One system of the pipeline (a registry entry of :data:`ampc_agent.systems.SYSTEMS`).
+
+    Attributes:
+        name: Name on the command line and in records (``cartpole``).
+        description: One line for ``--help`` and reports.
+        env_id: Gymnasium id of the "real system" env.
+        tuning_env_id: Gymnasium id of its tuning env (one step = one episode at theta).
+        params_cls: The physical-parameter dataclass of the env.
+        theta: The MPC's and the AMPC's parameter vector.
+        state_names: Names of the MPC's states, in order.
+        angle_states: Indices of the states that are angles: 2 pi periodic in the OCP,
+            stored wrapped to (-pi, pi] in datasets, fed to networks as sin/cos.
+        success: ``success(states, crashed, dt) -> bool`` of a closed-loop episode
+            (true states ``(T + 1, nx)``).
+        ocp: ``"module:callable"`` returning the system's
+            :class:`~ampc_agent.mpc.ocp.ParametricOCP`; ``None``: no MPC yet.
+        sampling: Where the dataset generator samples states (needs ``ocp``).
+        mirror_symmetric: The MPC is odd in the state (``x -> -x`` gives ``u -> -u``
+            at equal theta): training adds mirrored samples.
+        sysid_model: Module with the one-step model the identification baseline fits
+            (``FITTED``, ``SCALE_FREE``, ``ANGLE_DIMS``, ``predict``); ``None``: none.
+        weights: Folder of the shipped AMPC weights (``model.safetensors``,
+            ``metadata.json``, ``test_set.npz``).
+        baseline: ``(name, "module:callable")`` of a classical controller of the system
+            (no networks, no solver): a stand-in for tests, smoke sweeps and benchmarks.
+    """
+
+    name: str
+    description: str
+    env_id: str
+    tuning_env_id: str
+    params_cls: type
+    theta: ThetaSpec
+    state_names: tuple[str, ...]
+    angle_states: tuple[int, ...]
+    success: Callable[[np.ndarray, bool, float], bool]
+    ocp: str | None = None
+    sampling: DatasetSampling | None = None
+    mirror_symmetric: bool = False
+    sysid_model: str | None = None
+    weights: Path | None = None
+    baseline: tuple[str, str] | None = None
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    # ---------------------------------------------------------------- what runs
+    @property
+    def has_mpc(self) -> bool:
+        """The system has a parametric MPC (``ampc dataset`` and ``ampc eval`` run)."""
+        return self.ocp is not None
+
+    @property
+    def has_weights(self) -> bool:
+        """Shipped AMPC weights exist (``ampc tune`` and the sweeps run)."""
+        return self.weights is not None and (self.weights / "model.safetensors").is_file()
+
+    # ---------------------------------------------------------------- factories
+    def make_env(self, **kwargs: Any) -> Any:
+        """The system env (``gymnasium.make(env_id, **kwargs)``)."""
+        import gymnasium as gym
+
+        import ampc_envs  # noqa: F401  (registers the envs)
+
+        return gym.make(self.env_id, **{**self.env_kwargs, **kwargs})
+
+    def make_ocp(self, *args: Any, **kwargs: Any) -> Any:
+        """The system's :class:`~ampc_agent.mpc.ocp.ParametricOCP` (casadi expressions)."""
+        if self.ocp is None:
+            raise ValueError(f"system {self.name!r} has no MPC")
+        return load_object(self.ocp)(*args, **kwargs)
+
+    def make_mpc(self, config: Any = None, **kwargs: Any) -> Any:
+        """A :class:`~ampc_agent.mpc.ParametricMPC` of the system (built or loaded from
+        the solver cache).
+
+        Args:
+            config: The OCP's settings (the system's default when ``None``).
+            **kwargs: Passed to :class:`~ampc_agent.mpc.ParametricMPC`.
+        """
+        from ampc_agent.mpc.parametric import ParametricMPC
+
+        return ParametricMPC(self.make_ocp(config), **kwargs)
+
+    def load_policy(self, folder: str | Path | None = None) -> Any:
+        """The AMPC in ``folder``, by default the shipped weights (no pickle)."""
+        from ampc_agent.policy import AMPCPolicy
+
+        if folder is None:
+            if not self.has_weights:
+                raise FileNotFoundError(f"no shipped AMPC weights for system {self.name!r}")
+            folder = self.weights
+        return AMPCPolicy.load(folder)
+
+    def make_baseline(self) -> Any:
+        """A fresh instance of the system's classical controller."""
+        if self.baseline is None:
+            raise ValueError(f"system {self.name!r} has no baseline controller")
+        return load_object(self.baseline[1])()
+
+    def sysid(self) -> Any:
+        """The one-step model module of the identification baseline."""
+        if self.sysid_model is None:
+            raise ValueError(f"system {self.name!r} has no identification model")
+        return importlib.import_module(self.sysid_model)
+
+    # ------------------------------------------------------------------ states
+    def wrap(self, x: np.ndarray) -> np.ndarray:
+        """A copy of state(s) ``x`` with the angle states wrapped to (-pi, pi]."""
+        from ampc_envs.core.angles import wrap_angle
+
+        x = np.array(x, dtype=np.float64)
+        for i in self.angle_states:
+            x[..., i] = wrap_angle(x[..., i])
+        return x

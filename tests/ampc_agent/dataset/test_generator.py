@@ -1,0 +1,178 @@
+"""Dataset generation: labelled samples, determinism, resuming, parallel backends, CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ampc_agent.cli import main as ampc_main
+from ampc_agent.dataset import load_dataset
+from ampc_agent.dataset.generator import GeneratorSettings, generate_dataset
+from ampc_agent.dataset.storage import shard_path
+from ampc_agent.systems.cartpole import CARTPOLE_THETA
+
+REPO = Path(__file__).resolve().parents[3]
+TINY = GeneratorSettings(
+    system="cartpole",
+    samples=12,
+    shard_size=4,
+    episode_steps=40,
+    stride=4,
+    trajectory_fraction=0.5,
+    seed=3,
+)
+
+
+def same_samples(a, b) -> bool:
+    """Equal sample arrays; ``solve_time`` is a measured wall time and never repeats."""
+    names = ("x", "u", "du_dtheta", "cost", "sqp_iter", "source")
+    return all(np.array_equal(getattr(a, k), getattr(b, k)) for k in names)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ref")
+    generate_dataset(folder, TINY, workers=1, progress=False)
+    return folder, load_dataset(folder)
+
+
+def test_samples_are_labelled_states_with_sensitivities(reference) -> None:
+    _, data = reference
+    n, p = TINY.samples, CARTPOLE_THETA.dim
+    assert data.x.shape == (n, 4) and data.u.shape == (n, 1) and data.du_dtheta.shape == (n, 1, p)
+    for a in (data.x, data.u, data.du_dtheta, data.cost, data.solve_time):
+        assert np.all(np.isfinite(a))
+    assert np.all(np.abs(data.u) <= 10.0 + 1e-9)
+    assert np.all((-np.pi <= data.x[:, 1]) & (data.x[:, 1] < np.pi))  # angle stored wrapped
+    assert np.all(data.cost >= 0) and np.all(data.sqp_iter >= 0)
+    # Half of every shard along closed-loop trajectories (0), half uniform (1).
+    assert np.bincount(data.source).tolist() == [6, 6]
+    # Where the force is inside its bounds, theta moves it (non-zero sensitivity).
+    inside = np.abs(data.u[:, 0]) < 9.9
+    assert inside.any() and np.all(np.abs(data.du_dtheta[inside]).max(axis=(1, 2)) > 0)
+
+
+def test_metadata_describes_the_problem_and_the_run(reference) -> None:
+    _, data = reference
+    meta = data.metadata
+    assert meta["system"] == "cartpole" and meta["complete"] is True
+    assert meta["state_names"] == ["x", "theta", "x_dot", "theta_dot"]
+    assert meta["input_names"] == ["force"]
+    assert meta["theta_names"] == list(CARTPOLE_THETA.names)
+    assert meta["theta_nominal"] == list(CARTPOLE_THETA.nominal)
+    assert meta["theta_lower"] == list(CARTPOLE_THETA.lower)
+    assert meta["theta_upper"] == list(CARTPOLE_THETA.upper)
+    assert meta["input_lower"] == [-10.0] and meta["input_upper"] == [10.0]
+    assert meta["generator"]["seed"] == 3 and meta["generator"]["samples"] == 12
+    counts = meta["counts"]
+    attempted = counts["attempted_trajectory"] + counts["attempted_uniform"]
+    discarded = sum(v for k, v in counts.items() if k.startswith("discarded_"))
+    assert attempted - discarded == TINY.samples
+    assert counts["episodes"] >= TINY.num_shards
+
+
+def test_same_seed_gives_the_same_dataset_and_another_seed_another(reference, tmp_path) -> None:
+    _, data = reference
+    generate_dataset(tmp_path / "same", TINY, progress=False)
+    assert same_samples(load_dataset(tmp_path / "same"), data)
+    other = GeneratorSettings(**{**TINY.__dict__, "seed": 4})
+    generate_dataset(tmp_path / "other", other, progress=False)
+    assert not np.array_equal(load_dataset(tmp_path / "other").x, data.x)
+
+
+def test_resume_computes_only_missing_shards(reference, tmp_path) -> None:
+    folder, data = reference
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for f in folder.iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+    shard_path(copy, 1).unlink()
+    meta = generate_dataset(copy, TINY, progress=False)
+    assert meta["runs"][-1]["shards_computed"] == 1
+    assert same_samples(load_dataset(copy), data)
+
+
+def test_folder_with_other_settings_is_refused(reference) -> None:
+    folder, _ = reference
+    other = GeneratorSettings(**{**TINY.__dict__, "samples": 16})
+    with pytest.raises(ValueError, match=r"holds a dataset generated with other settings"):
+        generate_dataset(folder, other, progress=False)
+
+
+def test_killed_cli_run_resumes_without_duplicates(reference, tmp_path) -> None:
+    _, data = reference
+    out = tmp_path / "killed"
+    args = [
+        "dataset",
+        "cartpole",
+        "--samples",
+        "12",
+        "--shard-size",
+        "4",
+        "--episode-steps",
+        "40",
+        "--stride",
+        "4",
+        "--trajectory-fraction",
+        "0.5",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ampc_agent.cli", *args],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    while not shard_path(out, 0).exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)  # the process and its workers
+    proc.wait()
+    on_disk = sorted(out.glob("shard-*.npz"))
+    assert 1 <= len(on_disk) < TINY.num_shards
+    assert ampc_main(args) == 0  # the same command resumes
+    assert len(list(out.glob("shard-*.npz"))) == TINY.num_shards
+    resumed = load_dataset(out)
+    assert same_samples(resumed, data)
+    assert len(np.unique(resumed.x, axis=0)) == TINY.samples
+
+
+def test_local_worker_processes_give_the_same_dataset(reference, tmp_path) -> None:
+    _, data = reference
+    meta = generate_dataset(tmp_path / "par", TINY, workers=2, progress=False)
+    assert meta["runs"][-1]["backend"] == "processes"
+    assert same_samples(load_dataset(tmp_path / "par"), data)
+
+
+def test_ray_workers_give_the_same_dataset(reference, tmp_path) -> None:
+    pytest.importorskip("ray")
+    _, data = reference
+    meta = generate_dataset(tmp_path / "ray", TINY, workers=2, ray_address="local", progress=False)
+    assert meta["runs"][-1]["backend"] == "ray"
+    assert same_samples(load_dataset(tmp_path / "ray"), data)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("samples", 0, r"samples must be a positive integer"),
+        ("trajectory_fraction", 1.5, r"trajectory_fraction must be in \[0, 1\]"),
+        ("system", "rocket", r"unknown system 'rocket'"),
+    ],
+)
+def test_bad_settings_are_rejected(field, value, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        GeneratorSettings(**{**TINY.__dict__, field: value})
