@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["label_state"]
+__all__ = ["label_state", "perturbation_thetas", "secant_label"]
 
 
 def label_state(
@@ -23,7 +23,8 @@ def label_state(
 
     Returns:
         ``(sample, outcome)``: the sample fields (``u``, ``du_dtheta``, ``cost``,
-        ``sqp_iter``, ``solve_time``, ``weakly_active``) or ``None``, and ``"ok"``,
+        ``sqp_iter``, ``solve_time``, ``weakly_active``, ``solution``: the best
+        :class:`~ampc_agent.mpc.MPCSolution`) or ``None``, and ``"ok"``,
         ``"no_convergence"`` or ``"sensitivity_failed"``.
     """
     from ampc_agent.mpc import SensitivityError
@@ -48,4 +49,51 @@ def label_state(
         "sqp_iter": best.sqp_iter,
         "solve_time": solve_time,
         "weakly_active": sens.weakly_active,
+        "solution": best,
     }, "ok"
+
+
+def perturbation_thetas(spec: Any, k: int, scale: float, rng: np.random.Generator) -> np.ndarray:
+    """``k`` parameter vectors around theta_nom for secant labels, inside the bounds.
+
+    ``theta = nominal + scale * s * (v - nominal)`` with ``v`` uniform in the bounds and
+    ``s`` uniform in [0, 1]: the changes spread over all distances from nominal, out to
+    the bounds (``scale = 1``), as a tuner's or a user's changes do.
+    """
+    nominal, lower, upper = spec.nominal_array, spec.lower_array, spec.upper_array
+    v = rng.uniform(lower, upper, size=(k, len(nominal)))
+    s = rng.uniform(0.0, 1.0, size=(k, 1))
+    return np.clip(nominal + scale * s * (v - nominal), lower, upper)
+
+
+def secant_label(
+    mpc: Any, nominal: Any, thetas: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Changes of the first action under finite changes of theta, and their secant slope.
+
+    Each ``u*(x, theta_k)`` is solved from the nominal solution (Newton from its
+    primal-dual iterate), so that it follows the same local optimum: the change that
+    the first-order adaptation ``J(x) (theta - theta_nom)`` is meant to reproduce.
+
+    Args:
+        mpc: The :class:`~ampc_agent.mpc.ParametricMPC`.
+        nominal: The converged nominal solution at the state.
+        thetas: ``(k, p)`` parameter vectors.
+
+    Returns:
+        ``dtheta`` ``(k, p)``, ``du`` ``(k, nu)`` (``u*(theta_k) - u*(theta_nom)``, NaN
+        where the re-solve failed) and the secant ``(nu, p)``: the least-squares slope
+        of ``du`` on ``dtheta`` over the converged re-solves (NaN if fewer than ``p``).
+    """
+    dtheta = np.asarray(thetas, dtype=np.float64) - nominal.theta
+    du = np.full((len(thetas), mpc.nu), np.nan)
+    for i, theta in enumerate(thetas):
+        sol = mpc.solve(nominal.x0, theta, init=nominal, raise_on_failure=False)
+        if sol.ok:
+            du[i] = sol.u0 - nominal.u0
+    ok = np.all(np.isfinite(du), axis=1)
+    secant = np.full((mpc.nu, dtheta.shape[1]), np.nan)
+    if ok.sum() >= dtheta.shape[1]:
+        fit, *_ = np.linalg.lstsq(dtheta[ok], du[ok], rcond=None)
+        secant = fit.T
+    return dtheta, du, secant

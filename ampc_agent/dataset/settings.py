@@ -29,6 +29,10 @@ class GeneratorSettings:
         episode_steps: Length of the closed-loop episodes in control steps.
         stride: A trajectory sample every ``stride`` control steps.
         randomize_fraction: Fraction of the episodes on randomized physics.
+        secant_perturbations: Parameter changes per sample for the secant labels
+            (0: none): ``u*(x, theta_nom + d_k) - u*(x, theta_nom)`` for ``k`` changes
+            ``d_k`` spread over the theta bounds, and their least-squares slope.
+        secant_scale: Fraction of the way to the bounds the changes reach (1: all of it).
     """
 
     system: str
@@ -39,6 +43,8 @@ class GeneratorSettings:
     episode_steps: int = 200
     stride: int = 4
     randomize_fraction: float = 0.5
+    secant_perturbations: int = 0
+    secant_scale: float = 1.0
 
     def __post_init__(self) -> None:
         get_system(self.system)  # an unknown name: "unknown system ..., valid: ..."
@@ -51,6 +57,13 @@ class GeneratorSettings:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.secant_perturbations, int) or self.secant_perturbations < 0:
+            raise ValueError(
+                f"secant_perturbations must be a non-negative integer, got "
+                f"{self.secant_perturbations!r}"
+            )
+        if not 0.0 < self.secant_scale <= 1.0:
+            raise ValueError(f"secant_scale must be in (0, 1], got {self.secant_scale!r}")
         for name in ("trajectory_fraction", "randomize_fraction"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -68,5 +81,13 @@ class GeneratorSettings:
         return min(self.shard_size, self.samples - k * self.shard_size)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-serialisable settings (with the generator version)."""
-        return {**dataclasses.asdict(self), "version": GENERATOR_VERSION}
+        """JSON-serialisable settings (with the generator version).
+
+        Settings at their defaults that a dataset of an older version could not have
+        (the secant labels) are left out, so that such a dataset still resumes.
+        """
+        d = {**dataclasses.asdict(self), "version": GENERATOR_VERSION}
+        if not self.secant_perturbations:
+            d.pop("secant_perturbations")
+            d.pop("secant_scale")
+        return d

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ampc_agent.dataset.labels import label_state
+from ampc_agent.dataset.labels import label_state, perturbation_thetas, secant_label
 from ampc_agent.dataset.settings import SOURCE_TRAJECTORY, SOURCE_UNIFORM, GeneratorSettings
+from ampc_agent.dataset.storage import SECANT_ARRAYS
 from ampc_agent.mpc.controller import MPCController
 from ampc_agent.systems import SystemSpec, get_system
 from ampc_envs.core.episode import run_episode
@@ -46,6 +47,9 @@ def compute_shard(
     mpc = mpc if mpc is not None else system.make_mpc()
     env = env if env is not None else make_plant(system)
     rng = np.random.default_rng([settings.seed, k])
+    # The secant changes have their own stream: the states are those of a dataset
+    # without secant labels and the same seed.
+    secant_rng = np.random.default_rng([settings.seed, k, 1])
     n = settings.shard_samples(k)
     n_traj = int(round(n * settings.trajectory_fraction))
     stats: Counter = Counter()
@@ -58,12 +62,22 @@ def compute_shard(
             if sum(1 for r in rows if r[2] == SOURCE_TRAJECTORY) >= n_traj:
                 break
             extra = [solution] if solution is not None else []
-            _add(rows, stats, mpc, system.wrap(x), extra, SOURCE_TRAJECTORY, include_still=False)
+            _add(
+                rows,
+                stats,
+                mpc,
+                system.wrap(x),
+                extra,
+                SOURCE_TRAJECTORY,
+                False,
+                settings,
+                secant_rng,
+            )
 
     low, high = np.array(system.sampling.uniform_low), np.array(system.sampling.uniform_high)
     while len(rows) < n:
         x = rng.uniform(low, high)
-        _add(rows, stats, mpc, x, [], SOURCE_UNIFORM, include_still=True)
+        _add(rows, stats, mpc, x, [], SOURCE_UNIFORM, True, settings, secant_rng)
 
     arrays = {
         "x": np.array([r[0] for r in rows], dtype=np.float64),
@@ -74,6 +88,9 @@ def compute_shard(
         "solve_time": np.array([r[1]["solve_time"] for r in rows], dtype=np.float64),
         "source": np.array([r[2] for r in rows], dtype=np.int8),
     }
+    if settings.secant_perturbations:
+        for name in SECANT_ARRAYS:
+            arrays[name] = np.array([r[1][name] for r in rows], dtype=np.float64)
     stats["samples"] = n
     stats["seconds"] = time.perf_counter() - start
     return ShardResult(k, arrays, dict(stats))
@@ -87,6 +104,8 @@ def _add(
     extra: list,
     source: int,
     include_still: bool,
+    settings: GeneratorSettings,
+    secant_rng: np.random.Generator,
 ) -> None:
     name = "trajectory" if source == SOURCE_TRAJECTORY else "uniform"
     stats[f"attempted_{name}"] += 1
@@ -95,6 +114,14 @@ def _add(
         stats[f"discarded_{outcome}"] += 1
         return
     stats["weakly_active_samples"] += int(sample["weakly_active"] > 0)
+    if settings.secant_perturbations:
+        thetas = perturbation_thetas(
+            mpc.theta_spec, settings.secant_perturbations, settings.secant_scale, secant_rng
+        )
+        dtheta, du, secant = secant_label(mpc, sample["solution"], thetas)
+        sample.update(secant_dtheta=dtheta, secant_du=du, du_secant=secant)
+        stats["secant_failed_resolves"] += int(np.sum(~np.isfinite(du[:, 0])))
+        stats["secant_unfit_samples"] += int(not np.all(np.isfinite(secant)))
     rows.append((np.array(x, dtype=np.float64), sample, source))
 
 

@@ -20,6 +20,15 @@ name            shape          meaning
 ``source``      (n,)           0: along closed-loop trajectories, 1: uniform samples
 ==============  =============  ==================================================
 
+With secant labels (``secant_perturbations = k > 0`` in the generator settings), also:
+
+=================  =============  ===============================================
+``secant_dtheta``  (n, k, p)      parameter changes ``d_j = theta_j - theta_nom``
+``secant_du``      (n, k, nu)     ``u0*(x, theta_j) - u0*(x, theta_nom)``, solved from
+                                  the nominal solution (NaN: the re-solve failed)
+``du_secant``      (n, nu, p)     least-squares slope of ``secant_du`` on ``secant_dtheta``
+=================  =============  ===============================================
+
 Shards are written to a temporary file and renamed, so a shard on disk is always
 whole; shards are loaded without pickle.
 """
@@ -43,10 +52,13 @@ __all__ = [
     "write_metadata",
     "read_metadata",
     "shard_path",
+    "SECANT_ARRAYS",
     "SHARD_ARRAYS",
 ]
 
 SHARD_ARRAYS = ("x", "u", "du_dtheta", "cost", "sqp_iter", "solve_time", "source")
+#: Arrays of datasets with secant labels (all or none of them in every shard).
+SECANT_ARRAYS = ("secant_dtheta", "secant_du", "du_secant")
 METADATA_FILE = "metadata.json"
 
 
@@ -56,17 +68,22 @@ def shard_path(folder: str | Path, index: int) -> Path:
 
 
 def write_shard(folder: str | Path, index: int, arrays: dict[str, np.ndarray]) -> Path:
-    """Write one shard atomically; all arrays of :data:`SHARD_ARRAYS` are required."""
+    """Write one shard atomically; all arrays of :data:`SHARD_ARRAYS` are required, those
+    of :data:`SECANT_ARRAYS` all or none."""
     missing = [k for k in SHARD_ARRAYS if k not in arrays]
     if missing:
         raise ValueError(f"shard is missing arrays {missing}")
-    n = {k: len(arrays[k]) for k in SHARD_ARRAYS}
+    secant = [k for k in SECANT_ARRAYS if k in arrays]
+    if secant and len(secant) != len(SECANT_ARRAYS):
+        raise ValueError(f"shard has secant arrays {secant}, needs all of {list(SECANT_ARRAYS)}")
+    names = SHARD_ARRAYS + (SECANT_ARRAYS if secant else ())
+    n = {k: len(arrays[k]) for k in names}
     if len(set(n.values())) != 1:
         raise ValueError(f"shard arrays have different lengths: {n}")
     import io
 
     buf = io.BytesIO()
-    np.savez(buf, **{k: np.asarray(arrays[k]) for k in SHARD_ARRAYS})
+    np.savez(buf, **{k: np.asarray(arrays[k]) for k in names})
     path = shard_path(folder, index)
     atomic_write_bytes(path, buf.getvalue())
     return path
@@ -98,9 +115,17 @@ class Dataset:
     solve_time: np.ndarray
     source: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
+    secant_dtheta: np.ndarray | None = None
+    secant_du: np.ndarray | None = None
+    du_secant: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.x)
+
+    @property
+    def has_secant(self) -> bool:
+        """The dataset holds secant labels (:data:`SECANT_ARRAYS`)."""
+        return self.du_secant is not None
 
     @property
     def fingerprint(self) -> str:
@@ -110,7 +135,7 @@ class Dataset:
         runs of the generator with the same seed have the same fingerprint.
         """
         h = hashlib.sha256()
-        for k in SHARD_ARRAYS:
+        for k in SHARD_ARRAYS + (SECANT_ARRAYS if self.has_secant else ()):
             if k == "solve_time":
                 continue
             a = np.ascontiguousarray(getattr(self, k))
@@ -128,9 +153,14 @@ def load_dataset(folder: str | Path) -> Dataset:
     shards = sorted(folder.glob("shard-*.npz"))
     if not shards:
         raise FileNotFoundError(f"dataset {folder} has no shards")
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in SHARD_ARRAYS}
+    with np.load(shards[0], allow_pickle=False) as z:
+        names = SHARD_ARRAYS + (SECANT_ARRAYS if SECANT_ARRAYS[0] in z.files else ())
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in names}
     for path in shards:
         with np.load(path, allow_pickle=False) as z:
-            for k in SHARD_ARRAYS:
+            absent = [k for k in names if k not in z.files]
+            if absent:
+                raise ValueError(f"{path} lacks arrays {absent} that other shards have")
+            for k in names:
                 parts[k].append(z[k])
     return Dataset(**{k: np.concatenate(v) for k, v in parts.items()}, metadata=metadata)

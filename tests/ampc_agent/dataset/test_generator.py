@@ -50,7 +50,7 @@ def test_samples_are_labelled_states_with_sensitivities(reference) -> None:
     for a in (data.x, data.u, data.du_dtheta, data.cost, data.solve_time):
         assert np.all(np.isfinite(a))
     assert np.all(np.abs(data.u) <= 10.0 + 1e-9)
-    assert np.all((-np.pi <= data.x[:, 1]) & (data.x[:, 1] < np.pi))  # angle stored wrapped
+    assert np.all((-np.pi < data.x[:, 1]) & (data.x[:, 1] <= np.pi))  # angle stored wrapped
     assert np.all(data.cost >= 0) and np.all(data.sqp_iter >= 0)
     # Half of every shard along closed-loop trajectories (0), half uniform (1).
     assert np.bincount(data.source).tolist() == [6, 6]
@@ -176,3 +176,49 @@ def test_ray_workers_give_the_same_dataset(reference, tmp_path) -> None:
 def test_bad_settings_are_rejected(field, value, message) -> None:
     with pytest.raises(ValueError, match=message):
         GeneratorSettings(**{**TINY.__dict__, field: value})
+
+
+@pytest.fixture(scope="module")
+def secant(tmp_path_factory):
+    settings = GeneratorSettings(**{**TINY.__dict__, "samples": 6, "secant_perturbations": 9})
+    folder = tmp_path_factory.mktemp("secant")
+    generate_dataset(folder, settings, workers=1, progress=False)
+    return settings, load_dataset(folder)
+
+
+def test_secant_labels_are_direct_re_solves_from_the_nominal_solution(secant, mpc) -> None:
+    from ampc_agent.dataset.labels import label_state
+
+    settings, data = secant
+    n, k, p = settings.samples, settings.secant_perturbations, CARTPOLE_THETA.dim
+    assert data.secant_dtheta.shape == (n, k, p) and data.secant_du.shape == (n, k, 1)
+    assert data.du_secant.shape == (n, 1, p)
+    thetas = CARTPOLE_THETA.nominal_array + data.secant_dtheta
+    assert np.all(thetas >= CARTPOLE_THETA.lower_array - 1e-12)
+    assert np.all(thetas <= CARTPOLE_THETA.upper_array + 1e-12)
+    for i in (0, n - 1):
+        sample, outcome = label_state(mpc, data.x[i], include_still=True)
+        nominal = sample["solution"]
+        for j in range(k):
+            if not np.isfinite(data.secant_du[i, j, 0]):
+                continue
+            sol = mpc.solve(data.x[i], thetas[i, j], init=nominal)
+            # The stored change is the finite difference of two full solves (to the
+            # solver tolerance; the labels may come from another start of equal cost).
+            assert data.secant_du[i, j, 0] == pytest.approx(sol.u0[0] - nominal.u0[0], abs=1e-5)
+        ok = np.isfinite(data.secant_du[i, :, 0])
+        fit, *_ = np.linalg.lstsq(data.secant_dtheta[i, ok], data.secant_du[i, ok], rcond=None)
+        np.testing.assert_allclose(data.du_secant[i], fit.T, rtol=1e-9, atol=1e-9)
+
+
+def test_small_secant_changes_give_the_kkt_sensitivity(tmp_path) -> None:
+    settings = GeneratorSettings(
+        **{**TINY.__dict__, "samples": 12, "secant_perturbations": 10, "secant_scale": 1e-4}
+    )
+    generate_dataset(tmp_path, settings, workers=1, progress=False)
+    data = load_dataset(tmp_path)
+    inside = np.abs(data.u[:, 0]) < 9.5  # away from the force bound: a smooth optimum
+    assert inside.any()
+    for i in np.flatnonzero(inside):
+        kkt, sec = data.du_dtheta[i, 0], data.du_secant[i, 0]
+        np.testing.assert_allclose(sec, kkt, rtol=2e-2, atol=2e-2 * np.abs(kkt).max())
