@@ -49,6 +49,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS.randomize_fraction,
         help="fraction of closed-loop episodes on randomized physics",
     )
+    parser.add_argument(
+        "--secant-perturbations",
+        type=int,
+        default=DEFAULTS.secant_perturbations,
+        help="parameter changes per sample for secant labels (0: none)",
+    )
+    parser.add_argument(
+        "--secant-scale",
+        type=float,
+        default=DEFAULTS.secant_scale,
+        help="how far towards the theta bounds the changes reach (1: all the way)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -63,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         episode_steps=args.episode_steps,
         stride=args.stride,
         randomize_fraction=args.randomize_fraction,
+        secant_perturbations=args.secant_perturbations,
+        secant_scale=args.secant_scale,
     )
     out = args.out or f"datasets/{args.system}"
     meta = generate_dataset(

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from ampc_agent.systems import SYSTEMS
-from ampc_agent.training.config import NetworkConfig, TrainingConfig
+from ampc_agent.training.config import JACOBIAN_TARGETS, NetworkConfig, TrainingConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +74,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="train J on asinh(J / scale), scale = this quantile of |J| (<= 0: plain J)",
     )
     parser.add_argument(
+        "--jacobian-target",
+        default=d.jacobian_target,
+        choices=JACOBIAN_TARGETS,
+        help="what J learns: kkt (exact sensitivities), kkt_clipped (cut at 6 std), secant "
+        "(slope of the re-solved changes), changes (loss on J d against each re-solved "
+        "change); the last two need secant labels",
+    )
+    parser.add_argument(
         "--mirror",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -120,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
             if args.mirror is not None
             else args.system in SYSTEMS and SYSTEMS[args.system].mirror_symmetric
         ),
+        jacobian_target=args.jacobian_target,
         jacobian_asinh_quantile=(
             args.jacobian_asinh_quantile if args.jacobian_asinh_quantile > 0 else None
         ),

@@ -8,11 +8,73 @@ import numpy as np
 
 from ampc_agent.policy import AMPCPolicy
 
-__all__ = ["heldout_accuracy"]
+__all__ = ["change_accuracy", "change_fit", "heldout_accuracy"]
+
+
+def change_fit(predicted: np.ndarray, actual: np.ndarray) -> dict[str, float]:
+    """How well predicted changes of action follow actual ones (finite pairs only).
+
+    Returns:
+        ``slope`` (least squares through the origin of predicted on actual: 1 is the
+        right size, 0.1 a tenth of it), ``r2`` (one minus the squared error over the
+        variance of the actual changes) and ``n`` (pairs).
+    """
+    pred, act = np.asarray(predicted, float).ravel(), np.asarray(actual, float).ravel()
+    ok = np.isfinite(pred) & np.isfinite(act)
+    pred, act = pred[ok], act[ok]
+    if len(act) < 2:
+        return {"slope": float("nan"), "r2": float("nan"), "n": int(len(act))}
+    slope = float(pred @ act / max(act @ act, 1e-300))
+    r2 = float(1.0 - np.sum((pred - act) ** 2) / max(np.sum((act - act.mean()) ** 2), 1e-300))
+    return {"slope": slope, "r2": r2, "n": int(len(act))}
+
+
+def change_accuracy(
+    policy: AMPCPolicy,
+    x: np.ndarray,
+    u: np.ndarray,
+    du_dtheta: np.ndarray,
+    secant_dtheta: np.ndarray,
+    secant_du: np.ndarray,
+    du_secant: np.ndarray,
+) -> dict[str, Any]:
+    """The adaptation against the MPC's re-solved changes of action, with its ceiling.
+
+    For each state and stored change ``d_k`` of theta, compares ``clip(u + J d_k) - u``
+    (``u``: the MPC's nominal action, so that the error of ``pi`` does not enter) with
+    the re-solved change ``u*(theta_nom + d_k) - u*(theta_nom)``, for ``J`` = the
+    network (``network``), the exact sensitivities (``kkt``: the Taylor step) and the
+    per-state least-squares secant (``ceiling``: the best any linear map of ``d`` does
+    at that state on these changes).
+
+    Returns:
+        ``{name: change_fit(...)}`` for the three, and ``share_of_ceiling``, the
+        network's R^2 over the ceiling's.
+    """
+    lo, hi = policy.input_lower, policy.input_upper
+
+    def step(jac: np.ndarray) -> np.ndarray:
+        moved = u[:, None, :] + np.einsum("nip,nkp->nki", jac, secant_dtheta)
+        return np.clip(moved, lo, hi) - u[:, None, :]
+
+    out = {
+        "network": change_fit(step(policy.jacobian(x)), secant_du),
+        "kkt": change_fit(step(du_dtheta), secant_du),
+        "ceiling": change_fit(step(np.nan_to_num(du_secant)), secant_du),
+    }
+    ceiling = out["ceiling"]["r2"]
+    out["share_of_ceiling"] = float(out["network"]["r2"] / ceiling) if ceiling > 0 else None
+    return out
 
 
 def heldout_accuracy(
-    policy: AMPCPolicy, x: np.ndarray, u: np.ndarray, du_dtheta: np.ndarray
+    policy: AMPCPolicy,
+    x: np.ndarray,
+    u: np.ndarray,
+    du_dtheta: np.ndarray,
+    secant_dtheta: np.ndarray | None = None,
+    secant_du: np.ndarray | None = None,
+    du_secant: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Accuracy of ``pi`` and ``J`` against MPC labels.
 
@@ -32,7 +94,8 @@ def heldout_accuracy(
         parameter's range (random signs): ``step_action_error`` = mean
         ``|clip(u + J_net dtheta) - clip(u + J dtheta)|`` against ``step_action_change`` =
         mean ``|clip(u + J dtheta) - u|`` (the change the step should make), in input
-        units; and ``n``.
+        units; ``n``; and with the secant arrays, ``changes``:
+        :func:`change_accuracy`.
     """
     pred_u = np.clip(policy.nominal_action(x), policy.input_lower, policy.input_upper)
     err = pred_u - u
@@ -47,7 +110,7 @@ def heldout_accuracy(
     lo, hi = policy.input_lower, policy.input_upper
     step_true = np.clip(u + np.einsum("nip,np->ni", du_dtheta, dth), lo, hi)
     step_net = np.clip(u + np.einsum("nip,np->ni", pred_j, dth), lo, hi)
-    return {
+    out = {
         "n": int(len(x)),
         "step_action_error": float(np.abs(step_net - step_true).mean()),
         "step_action_change": float(np.abs(step_true - u).mean()),
@@ -66,3 +129,8 @@ def heldout_accuracy(
             zip(policy.theta_names, np.sqrt((jerr**2).mean(axis=(0, 1))).tolist(), strict=True)
         ),
     }
+    if secant_du is not None:
+        out["changes"] = change_accuracy(
+            policy, x, u, du_dtheta, secant_dtheta, secant_du, du_secant
+        )
+    return out

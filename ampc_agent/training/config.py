@@ -6,7 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["TrainingConfig", "NetworkConfig"]
+__all__ = ["JACOBIAN_TARGETS", "TrainingConfig", "NetworkConfig"]
+
+#: What the sensitivity network can be trained on (see ``TrainingConfig.jacobian_target``).
+JACOBIAN_TARGETS = ("kkt", "kkt_clipped", "secant", "changes")
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,16 @@ class TrainingConfig:
         mirror_augmentation: Add the mirror image ``(-x, -u, -du/dtheta)`` of every
             training and validation sample: for systems symmetric under ``x -> -x,
             u -> -u`` with sign-free parameters, such as the cart-pole.
-        jacobian_asinh_quantile: The sensitivity network is trained on
-            ``asinh(J / scale)`` with ``scale`` this quantile of the non-zero ``|J|`` per
-            entry (the labels are heavy-tailed); ``None`` trains on ``J`` itself.
+        jacobian_target: What the sensitivity network learns. ``"kkt"``: the exact
+            sensitivities du0*/dtheta; ``"kkt_clipped"``: the same, cut at 2 x 3 standard
+            deviations per entry (the predecessor's conditioning); ``"secant"``: the
+            least-squares slope of the re-solved changes of action over the dataset's
+            parameter changes; ``"changes"``: no label at all, the loss is the error of
+            the first-order step ``J(x) d`` against each re-solved change. The last two
+            need a dataset with secant labels.
+        jacobian_asinh_quantile: With ``"kkt"`` or ``"secant"`` targets, the network is
+            trained on ``asinh(J / scale)`` with ``scale`` this quantile of the non-zero
+            ``|J|`` per entry (the labels are heavy-tailed); ``None`` trains on ``J``.
         pi: Settings of the nominal-action network.
         jacobian: Settings of the sensitivity network.
     """
@@ -70,10 +80,18 @@ class TrainingConfig:
     num_threads: int = 2
     angle_states: tuple[str, ...] | None = None
     saturation_aware: bool = True
+    jacobian_target: str = "kkt"
     jacobian_asinh_quantile: float | None = 0.75
     mirror_augmentation: bool = False
     pi: NetworkConfig = field(default_factory=NetworkConfig)
     jacobian: NetworkConfig = field(default_factory=NetworkConfig)
+
+    def __post_init__(self) -> None:
+        if self.jacobian_target not in JACOBIAN_TARGETS:
+            raise ValueError(
+                f"jacobian_target must be one of {list(JACOBIAN_TARGETS)}, got "
+                f"{self.jacobian_target!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,6 +169,36 @@ def fit_network(
         masks, val_masks = mask(targets), mask(val_targets)
         bounds = (tensor(out_norm.normalize(lo)), tensor(out_norm.normalize(hi)))
 
+    def train_loss(idx: torch.Tensor) -> torch.Tensor:
+        pred = mlp(z[idx])
+        if masks is None:
+            return ((pred - y[idx]) ** 2).mean()
+        return saturation_aware_loss(pred, y[idx], masks[0][idx], masks[1][idx], *bounds)
+
+    run = _optimise(
+        mlp, len(z), train_loss, lambda: _batched_loss(mlp, zv, yv, val_masks, bounds),
+        config, generator, writer, tag, t0,
+    )  # fmt: skip
+    return FitResult(network=NormalizedMLP(mlp, in_norm, out_norm, target_transform), **run)
+
+
+def _optimise(
+    mlp: MLP,
+    n: int,
+    train_loss: Callable[[torch.Tensor], torch.Tensor],
+    val_loss: Callable[[], float],
+    config: NetworkConfig,
+    generator: torch.Generator,
+    writer: Any,
+    tag: str,
+    t0: float,
+) -> dict[str, Any]:
+    """Adam on minibatches of ``n`` samples, step size halved on plateaus, early stopping;
+    leaves ``mlp`` at the epoch with the lowest validation loss.
+
+    Returns:
+        The :class:`FitResult` fields but the network.
+    """
     opt = torch.optim.Adam(
         mlp.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
@@ -175,24 +206,20 @@ def fit_network(
     best_state, best_val, best_epoch = copy.deepcopy(mlp.state_dict()), math.inf, -1
     history: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "lr": []}
     stop_reason, epoch = "max_epochs", -1
-    n, bs = len(z), int(config.batch_size)
+    bs = int(config.batch_size)
     for epoch in range(config.max_epochs):
         mlp.train()
         perm = torch.randperm(n, generator=generator)
         running = 0.0
         for s in range(0, n, bs):
             idx = perm[s : s + bs]
-            pred = mlp(z[idx])
-            if masks is None:
-                loss = ((pred - y[idx]) ** 2).mean()
-            else:
-                loss = saturation_aware_loss(pred, y[idx], masks[0][idx], masks[1][idx], *bounds)
+            loss = train_loss(idx)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             running += float(loss.detach()) * len(idx)
         mlp.eval()
-        val = _batched_loss(mlp, zv, yv, val_masks, bounds)
+        val = val_loss()
         lr = opt.param_groups[0]["lr"]
         history["train_loss"].append(running / n)
         history["val_loss"].append(val)
@@ -216,12 +243,95 @@ def fit_network(
             break
     mlp.load_state_dict(best_state)
     mlp.eval()
-    return FitResult(
-        network=NormalizedMLP(mlp, in_norm, out_norm, target_transform),
-        best_epoch=best_epoch,
-        best_val_loss=best_val,
-        epochs=epoch + 1,
-        seconds=time.perf_counter() - t0,
-        stop_reason=stop_reason,
-        history=history,
-    )
+    return {
+        "best_epoch": best_epoch,
+        "best_val_loss": best_val,
+        "epochs": epoch + 1,
+        "seconds": time.perf_counter() - t0,
+        "stop_reason": stop_reason,
+        "history": history,
+    }
+
+
+def fit_jacobian_on_changes(
+    features: np.ndarray,
+    dtheta: np.ndarray,
+    du: np.ndarray,
+    val_features: np.ndarray,
+    val_dtheta: np.ndarray,
+    val_du: np.ndarray,
+    output_scale: np.ndarray,
+    config: NetworkConfig,
+    generator: torch.Generator,
+    *,
+    writer: Any = None,
+    tag: str = "jacobian",
+) -> FitResult:
+    """Train the sensitivity network on what the adaptation must do: changes of action.
+
+    The loss is the mean squared error of the first-order step against the MPC's
+    re-solved change, ``J(x) d_k - (u*(x, theta_nom + d_k) - u*(x, theta_nom))``, over
+    every stored change ``d_k`` of every sample (pairs with a failed re-solve, NaN,
+    are left out), in units of the standard deviation of the changes per input.
+
+    Args:
+        features: Training inputs ``(n, d_in)``.
+        dtheta: Parameter changes ``(n, k, p)``.
+        du: Changes of the first action ``(n, k, nu)`` (NaN: no label).
+        val_features, val_dtheta, val_du: The same for the validation split.
+        output_scale: ``(nu * p,)`` typical magnitude of the entries of ``J`` (for
+            example the secant labels' standard deviation): the network's output
+            normalisation.
+        config: Architecture and optimiser settings.
+        generator: Seeded generator for the minibatch order.
+        writer: A TensorBoard ``SummaryWriter`` or ``None``.
+        tag: Prefix of the TensorBoard scalars.
+
+    Returns:
+        The network ``J`` (outputs ``nu * p``, entry ``i * p + j`` is ``du_i/dtheta_j``).
+    """
+    t0 = time.perf_counter()
+    nu, p = du.shape[2], dtheta.shape[2]
+    in_norm = Normalization.fit(features)
+    scale = np.maximum(np.asarray(output_scale, dtype=np.float64).reshape(nu * p), 1e-12)
+    out_norm = Normalization(mean=np.zeros(nu * p), std=scale)
+    mlp = MLP(features.shape[1], nu * p, config.hidden, config.activation)
+    du_std = np.nanstd(du.reshape(-1, nu), axis=0)
+    du_std = np.where(np.isfinite(du_std) & (du_std > 0), du_std, 1.0)
+
+    def tensors(f: np.ndarray, d: np.ndarray, c: np.ndarray) -> tuple[torch.Tensor, ...]:
+        ok = np.isfinite(c)
+        return (
+            torch.as_tensor(in_norm.normalize(f), dtype=torch.float32),
+            torch.as_tensor(d, dtype=torch.float32),
+            torch.as_tensor(np.where(ok, c, 0.0) / du_std, dtype=torch.float32),
+            torch.as_tensor(ok, dtype=torch.float32),
+        )
+
+    train = tensors(features, dtheta, du)
+    val = tensors(val_features, val_dtheta, val_du)
+    std_t = torch.as_tensor(scale / np.tile(du_std, (p, 1)).T.reshape(-1), dtype=torch.float32)
+
+    def loss_of(z: torch.Tensor, d: torch.Tensor, c: torch.Tensor, ok: torch.Tensor):
+        jac = (mlp(z) * std_t).reshape(len(z), nu, p)  # J / du_std, per input row
+        pred = torch.einsum("nip,nkp->nki", jac, d)
+        return (((pred - c) ** 2) * ok).sum() / ok.sum().clamp(min=1.0)
+
+    def val_loss() -> float:
+        with torch.no_grad():
+            return float(loss_of(*val))
+
+    run = _optimise(
+        mlp, len(train[0]), lambda idx: loss_of(*(t[idx] for t in train)), val_loss,
+        config, generator, writer, tag, t0,
+    )  # fmt: skip
+    return FitResult(network=NormalizedMLP(mlp, in_norm, out_norm, None), **run)
+
+
+def clipped_target(values: np.ndarray, scale: np.ndarray, limit: float = 2.0) -> np.ndarray:
+    """``clip(values / scale, -limit, limit) * scale``: heavy tails cut at ``limit`` scales.
+
+    With ``scale`` three standard deviations and ``limit = 2`` this is the label
+    conditioning of the predecessor's parameter-adaptive AMPC.
+    """
+    return np.clip(values / scale, -limit, limit) * scale

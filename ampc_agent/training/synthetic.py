@@ -31,7 +31,9 @@ def synthetic_labels(x: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.n
     return u, (-phi * active)[:, None, :]
 
 
-def write_synthetic_dataset(folder: str | Path, n: int, seed: int = 0, shards: int = 2) -> Path:
+def write_synthetic_dataset(
+    folder: str | Path, n: int, seed: int = 0, shards: int = 2, secant_perturbations: int = 0
+) -> Path:
     """Write a dataset folder in the storage format with analytic labels.
 
     Args:
@@ -39,6 +41,9 @@ def write_synthetic_dataset(folder: str | Path, n: int, seed: int = 0, shards: i
         n: Number of samples.
         seed: Seed of the sampled states.
         shards: Number of shard files.
+        secant_perturbations: With ``k > 0``, also the secant arrays: ``k`` changes of
+            theta per sample within the bounds (+-50 % of nominal), the exact changes of
+            the action and their least-squares slope.
 
     Returns:
         The folder.
@@ -47,12 +52,24 @@ def write_synthetic_dataset(folder: str | Path, n: int, seed: int = 0, shards: i
     # Angles beyond [-pi, pi] on purpose: the features must make theta and theta + 2 pi equal.
     x = rng.uniform([-0.8, -2 * np.pi, -2.0, -3.0], [0.8, 2 * np.pi, 2.0, 3.0], size=(n, 4))
     u, du = synthetic_labels(x, SYNTHETIC_THETA_NOMINAL)
+    secant = {}
+    if secant_perturbations:
+        k, p = secant_perturbations, len(SYNTHETIC_THETA_NOMINAL)
+        dtheta = rng.uniform(-0.5, 0.5, size=(n, k, p)) * SYNTHETIC_THETA_NOMINAL
+        phi = np.stack([x[:, 0], np.sin(x[:, 1]), x[:, 2], x[:, 3]], axis=1)
+        moved = -np.einsum("np,nkp->nk", phi, SYNTHETIC_THETA_NOMINAL + dtheta)
+        changes = np.clip(moved, -_U_MAX, _U_MAX)[:, :, None] - u[:, None, :]
+        slopes = np.stack(
+            [np.linalg.lstsq(dtheta[i], changes[i], rcond=None)[0].T for i in range(n)]
+        )
+        secant = {"secant_dtheta": dtheta, "secant_du": changes, "du_secant": slopes}
     folder = Path(folder)
     for k, idx in enumerate(np.array_split(np.arange(n), shards)):
         write_shard(
             folder,
             k,
             {
+                **{name: a[idx] for name, a in secant.items()},
                 "x": x[idx],
                 "u": u[idx],
                 "du_dtheta": du[idx],

@@ -9,14 +9,19 @@ from typing import Any
 
 import numpy as np
 
-from ampc_agent.dataset.storage import Dataset
+from ampc_agent.dataset.storage import SECANT_ARRAYS, Dataset
 from ampc_agent.evaluation.accuracy import heldout_accuracy
 from ampc_agent.networks import AsinhScaling, StateFeatures
 from ampc_agent.policy import AMPCPolicy
 from ampc_agent.policy.shipped import TEST_SET_FILE
 from ampc_agent.training.config import TrainingConfig
 from ampc_agent.training.determinism import deterministic
-from ampc_agent.training.fit import FitResult, fit_network
+from ampc_agent.training.fit import (
+    FitResult,
+    clipped_target,
+    fit_jacobian_on_changes,
+    fit_network,
+)
 
 __all__ = ["TrainingResult", "train_ampc", "split_indices", "save_test_set"]
 
@@ -45,17 +50,30 @@ def split_indices(
     return np.sort(train), np.sort(val), np.sort(test)
 
 
-def save_test_set(folder: str | Path, x: np.ndarray, u: np.ndarray, du_dtheta: np.ndarray) -> Path:
-    """Write the held-out samples beside the weights (compressed, no pickle).
+def save_test_set(
+    folder: str | Path,
+    x: np.ndarray,
+    u: np.ndarray,
+    du_dtheta: np.ndarray,
+    **secant: np.ndarray,
+) -> Path:
+    """Write the held-out samples beside the weights (compressed, atomically, no pickle).
 
     States are kept in float64, labels in float32 (their accuracy is far below the
-    network error), so a few thousand samples take a few hundred KB.
+    network error), so a few thousand samples take a few hundred KB. ``secant`` holds
+    the dataset's secant arrays of the same samples, if it has them.
     """
+    import io
+
+    from ampc_agent.io import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    arrays = {"x": x.astype(np.float64), "u": u.astype(np.float32)}
+    arrays["du_dtheta"] = du_dtheta.astype(np.float32)
+    arrays.update({k: np.asarray(v, dtype=np.float32) for k, v in secant.items()})
+    np.savez_compressed(buffer, **arrays)
     path = Path(folder) / TEST_SET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        path, x=x.astype(np.float64), u=u.astype(np.float32), du_dtheta=du_dtheta.astype(np.float32)
-    )
+    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 
@@ -94,20 +112,70 @@ def _angle_indices(metadata: dict[str, Any], config: TrainingConfig) -> tuple[in
     return tuple(i for i, name in enumerate(state_names) if name in wanted)
 
 
-def _mirrored(
-    features: StateFeatures, x: np.ndarray, u: np.ndarray, du: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Samples plus their mirror images ``(-x, -u, -du/dtheta)``, as features.
+def _mirrored(features: StateFeatures, x: np.ndarray, *odd: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Samples plus their mirror images as features, and the arrays odd in the state.
 
     For a system symmetric under ``x -> -x, u -> -u`` with parameters that do not
     change sign (the cart-pole: masses, lengths, friction, gain, cost weights), the
-    MPC's action is odd in the state, and so is its sensitivity.
+    MPC's action is odd in the state, and so are its sensitivity and its changes under
+    a change of theta (the change of theta itself is even: pass it unmirrored).
     """
     return (
         np.concatenate([features(x), features(-x)]),
-        np.concatenate([u, -u]),
-        np.concatenate([du, -du]),
+        *(np.concatenate([a, -a]) for a in odd),
     )
+
+
+def _secant_arrays(
+    dataset: Dataset, keep: np.ndarray, config: TrainingConfig
+) -> dict[str, np.ndarray]:
+    """The dataset's secant arrays of the kept samples (``{}`` if it has none)."""
+    if config.jacobian_target in ("secant", "changes") and not dataset.has_secant:
+        raise ValueError(
+            f"jacobian_target {config.jacobian_target!r} needs a dataset with secant labels "
+            "(generate it with --secant-perturbations K)"
+        )
+    if not dataset.has_secant:
+        return {}
+    return {k: getattr(dataset, k)[keep] for k in SECANT_ARRAYS}
+
+
+def _fit_jacobian(
+    config: TrainingConfig,
+    ft: np.ndarray,
+    dut: np.ndarray,
+    sec_t: list[np.ndarray],
+    fv: np.ndarray,
+    duv: np.ndarray,
+    sec_v: list[np.ndarray],
+    nu: int,
+    p: int,
+    gen: Any,
+    writer: Any,
+) -> FitResult:
+    """Fit ``J`` on the target ``config.jacobian_target`` names."""
+    target = config.jacobian_target
+    if target == "changes":
+        # Output scale: the spread of the secant slopes, the size of a typical J entry.
+        scale = np.nanstd(sec_t[2].reshape(len(ft), nu * p), axis=0)
+        return fit_jacobian_on_changes(
+            ft, sec_t[0], sec_t[1], fv, sec_v[0], sec_v[1], scale, config.jacobian, gen,
+            writer=writer, tag="jacobian",
+        )  # fmt: skip
+    if target == "secant":
+        labels_t, labels_v = sec_t[2].reshape(-1, nu * p), sec_v[2].reshape(-1, nu * p)
+        ok_t, ok_v = np.isfinite(labels_t).all(1), np.isfinite(labels_v).all(1)
+        ft, dut, fv, duv = ft[ok_t], labels_t[ok_t], fv[ok_v], labels_v[ok_v]
+    transform = None
+    if target == "kkt_clipped":
+        scale = 3.0 * np.maximum(dut.std(axis=0), 1e-12)
+        dut, duv = clipped_target(dut, scale), clipped_target(duv, scale)
+    elif config.jacobian_asinh_quantile is not None:
+        transform = AsinhScaling.fit(dut, config.jacobian_asinh_quantile)
+    return fit_network(
+        ft, dut, fv, duv, config.jacobian, gen, target_transform=transform, writer=writer,
+        tag="jacobian",
+    )  # fmt: skip
 
 
 def train_ampc(
@@ -143,6 +211,7 @@ def train_ampc(
             np.random.default_rng(config.seed).choice(keep, config.max_samples, replace=False)
         )
     x, u, du = x[keep], u[keep], du[keep]
+    secant = _secant_arrays(dataset, keep, config)
     train, val, test = split_indices(len(x), config.test_size, config.val_fraction, config.seed)
 
     state_names = list(meta.get("state_names") or [f"x{i}" for i in range(nx)])
@@ -160,32 +229,29 @@ def train_ampc(
         writer = SummaryWriter(str(log_dir))
         writer.add_text("config", f"```\n{config.to_dict()}\n```")
     # Training and validation arrays (the test set is never augmented).
-    ft, ut, dut = f[train], u[train], du[train].reshape(-1, nu * p)
-    fv, uv, duv = f[val], u[val], du[val].reshape(-1, nu * p)
+    split = {"train": train, "val": val}
+    arrays = {
+        name: (f[i], u[i], du[i].reshape(-1, nu * p), *(secant[k][i] for k in secant))
+        for name, i in split.items()
+    }
     if config.mirror_augmentation:
-        ft, ut, dut = _mirrored(features, x[train], ut, dut)
-        fv, uv, duv = _mirrored(features, x[val], uv, duv)
+        # secant_dtheta is even in the state; the actions and their changes are odd.
+        for name, i in split.items():
+            fi, ui, dui, *rest = arrays[name]
+            if rest:
+                dth, sdu, dsec = rest
+                fi, ui, dui, sdu, dsec = _mirrored(features, x[i], ui, dui, sdu, dsec)
+                rest = [np.concatenate([dth, dth]), sdu, dsec]
+            else:
+                fi, ui, dui = _mirrored(features, x[i], ui, dui)
+            arrays[name] = (fi, ui, dui, *rest)
+    (ft, ut, dut, *sec_t), (fv, uv, duv, *sec_v) = arrays["train"], arrays["val"]
     try:
         with deterministic(config.seed, config.num_threads) as gen:
             pi_fit = fit_network(
                 ft, ut, fv, uv, config.pi, gen, target_bounds=u_bounds, writer=writer, tag="pi"
             )
-            transform = (
-                None
-                if config.jacobian_asinh_quantile is None
-                else AsinhScaling.fit(dut, config.jacobian_asinh_quantile)
-            )
-            jac_fit = fit_network(
-                ft,
-                dut,
-                fv,
-                duv,
-                config.jacobian,
-                gen,
-                target_transform=transform,
-                writer=writer,
-                tag="jacobian",
-            )
+            jac_fit = _fit_jacobian(config, ft, dut, sec_t, fv, duv, sec_v, nu, p, gen, writer)
     finally:
         if writer is not None:
             writer.flush()
@@ -224,7 +290,8 @@ def train_ampc(
         theta_units=meta.get("theta_units"),
         info=info,
     )
-    accuracy = heldout_accuracy(policy, x[test], u[test], du[test])
+    test_secant = {k: secant[k][test] for k in SECANT_ARRAYS} if secant else {}
+    accuracy = heldout_accuracy(policy, x[test], u[test], du[test], **test_secant)
     seconds = time.perf_counter() - t0
     policy.info["training"]["heldout_accuracy"] = accuracy
     policy.info["training"]["seconds"] = round(seconds, 1)
@@ -234,7 +301,7 @@ def train_ampc(
         writer.close()
     return TrainingResult(
         policy=policy,
-        test_set={"x": x[test], "u": u[test], "du_dtheta": du[test]},
+        test_set={"x": x[test], "u": u[test], "du_dtheta": du[test], **test_secant},
         pi=pi_fit,
         jacobian=jac_fit,
         accuracy=accuracy,
