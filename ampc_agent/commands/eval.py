@@ -32,6 +32,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sweep-points", type=int, default=3, help="sweep values between nominal and each bound"
     )
+    parser.add_argument(
+        "--physical-states", type=int, default=40, help="closed-loop states of the physical study"
+    )
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=30,
+        help="random instances of the physical study and the closed loop at the true theta",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/results", help="report folder")
     parser.add_argument(
@@ -68,13 +77,16 @@ def run(args: argparse.Namespace) -> int:
         n_states=args.states,
         n_thetas=args.thetas,
         sweep_points=args.sweep_points,
+        n_physical_states=args.physical_states,
+        n_instances=args.instances,
         seed=args.seed,
     )
     report["policy"] = str(folder)
     report["dataset_fingerprint"] = policy.info.get("dataset", {}).get("fingerprint")
     report["command"] = (
         f"ampc eval {args.system} --starts {args.starts} --states {args.states} "
-        f"--thetas {args.thetas} --sweep-points {args.sweep_points} --seed {args.seed}"
+        f"--thetas {args.thetas} --sweep-points {args.sweep_points} --physical-states "
+        f"{args.physical_states} --instances {args.instances} --seed {args.seed}"
     )
     report["header"] = f"`{report['command']}` on the policy in `{folder}`."
     paths = write_report(report, args.out)

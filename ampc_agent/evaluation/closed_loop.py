@@ -45,6 +45,7 @@ def compare_closed_loop(
     seed: int = 0,
     params: Any = "nominal",
     progress: Callable[[str], None] | None = None,
+    visited_stride: int = 0,
 ) -> dict[str, Any]:
     """Run every controller from the same ``n_starts`` start states.
 
@@ -55,6 +56,8 @@ def compare_closed_loop(
         seed: First seed of the start states (and of the episodes).
         params: System instance of the env.
         progress: Called with a one-line message after each episode.
+        visited_stride: With ``k > 0``, also return every ``k``-th true state of each
+            controller's episodes as ``visited`` (an array, left out of JSON reports).
 
     Returns:
         ``start_states`` and, per controller, ``success_rate``, ``mean_return``,
@@ -87,5 +90,7 @@ def compare_closed_loop(
             "step_seconds_median": float(np.median(times)),
             "step_seconds_p99": float(np.percentile(times, 99)),
         }
+        if visited_stride:
+            out[name]["visited"] = np.concatenate([e["states"][::visited_stride] for e in eps])
     env.close()
     return out

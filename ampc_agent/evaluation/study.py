@@ -32,6 +32,11 @@ from ampc_agent.evaluation.adaptation import (
 )
 from ampc_agent.evaluation.closed_loop import compare_closed_loop
 from ampc_agent.evaluation.mpc_reference import MPCReference
+from ampc_agent.evaluation.physical import (
+    expressible_instances,
+    physical_change_study,
+    physical_closed_loop,
+)
 from ampc_agent.mpc.controller import MPCController
 from ampc_agent.policy import AMPCPolicy
 from ampc_agent.systems import SystemSpec
@@ -52,6 +57,8 @@ def evaluate_ampc(
     n_states: int = 40,
     n_thetas: int = 60,
     sweep_points: int = 3,
+    n_physical_states: int = 40,
+    n_instances: int = 30,
     seed: int = 0,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
@@ -66,6 +73,9 @@ def evaluate_ampc(
         n_states: States (from the test set) of the adaptation study.
         n_thetas: Random parameter vectors of the adaptation study.
         sweep_points: Sweep values between nominal and each bound, per parameter.
+        n_physical_states: Closed-loop states of the physical-change study.
+        n_instances: Random expressible instances of the physical-change study and of
+            the closed loop at the true theta.
         seed: Seed of the start states, the state subset and the thetas.
         log: Progress messages.
 
@@ -76,6 +86,7 @@ def evaluate_ampc(
     policy.theta = policy.theta_nominal
     report: dict[str, Any] = {
         "system": system.name,
+        "success_rule": (system.success.__doc__ or "").strip().splitlines()[0],
         "theta_names": list(policy.theta_names),
         "theta_nominal": policy.theta_nominal.tolist(),
         "theta_lower": policy.theta_lower.tolist(),
@@ -99,7 +110,10 @@ def evaluate_ampc(
         n_starts=n_starts,
         seed=seed,
         progress=lambda m: log(m) if m.endswith("crashed True") else None,
+        visited_stride=10,
     )
+    visited = report["closed_loop"]["MPC"].pop("visited")
+    report["closed_loop"]["AMPC"].pop("visited")
     report["closed_loop"]["mpc_failed_solves"] = controller.failures
     cl = report["closed_loop"]
     ratio = cl["AMPC"]["success_rate"] / max(cl["MPC"]["success_rate"], 1e-12)
@@ -179,11 +193,38 @@ def evaluate_ampc(
         f"sweeps ({time.perf_counter() - t3:.0f} s): tuning bounds "
         f"{dict(zip(policy.theta_names, zip(lower.tolist(), upper.tolist(), strict=True), strict=True))}"
     )
+
+    t4 = time.perf_counter()
+    picked = rng.choice(len(visited), size=min(n_physical_states, len(visited)), replace=False)
+    instances = expressible_instances(system, n_instances, seed)
+    named = {k: system.params_cls.named(k) for k in system.params_cls.instances}
+    report["physical"] = physical_change_study(
+        system, policy, reference, visited[np.sort(picked)], instances, named
+    )
+    pooled = report["physical"]["pooled"]
+    log(
+        f"physical changes ({time.perf_counter() - t4:.0f} s): AMPC slope "
+        f"{pooled['ampc']['slope']:.2f} R^2 {pooled['ampc']['r2']:.2f}; linear ceiling "
+        f"R^2 {pooled['ceiling']['r2']:.2f}"
+    )
+    t5 = time.perf_counter()
+    report["physical_closed_loop"] = physical_closed_loop(
+        system, policy, lambda theta: MPCController(mpc, theta), instances, seed
+    )
+    pcl = report["physical_closed_loop"]
+    log(
+        f"closed loop on {n_instances} expressible instances ({time.perf_counter() - t5:.0f} "
+        f"s): AMPC nominal {pcl['ampc_nominal']['mean_return']:.1f}, AMPC true theta "
+        f"{pcl['ampc_true']['mean_return']:.1f}, MPC true theta "
+        f"{pcl['mpc_true']['mean_return']:.1f}; gap closed {pcl['gap_closed']}"
+    )
     report["seconds"] = {
         "accuracy": t1 - t0,
         "closed_loop": t2 - t1,
         "adaptation": t3 - t2,
-        "sweeps": time.perf_counter() - t3,
+        "sweeps": t4 - t3,
+        "physical": t5 - t4,
+        "physical_closed_loop": time.perf_counter() - t5,
         "total": time.perf_counter() - t0,
     }
     return report

@@ -146,6 +146,8 @@ def test_evaluation_report_of_the_shipped_ampc_beside_the_real_mpc(tmp_path) -> 
         n_states=6,
         n_thetas=4,
         sweep_points=1,
+        n_physical_states=4,
+        n_instances=2,
         log=lambda m: None,
     )
     for name in ("AMPC", "MPC"):
@@ -156,7 +158,16 @@ def test_evaluation_report_of_the_shipped_ampc_beside_the_real_mpc(tmp_path) -> 
     lo, hi = np.array(report["tuning_lower"]), np.array(report["tuning_upper"])
     assert np.all(policy.theta_lower <= lo) and np.all(hi <= policy.theta_upper)
     assert np.all(lo <= policy.theta_nominal) and np.all(policy.theta_nominal <= hi)
+    # The physical studies: both instances run under all three controllers, and the MPC
+    # that knows the system swings the pole up.
+    pcl = report["physical_closed_loop"]
+    assert len(pcl["instances"]) == 2 and all(p["actuation_delay"] == 0 for p in pcl["instances"])
+    assert pcl["mpc_true"]["success_rate"] == 1.0
+    ph = report["physical"]
+    assert ph["n_states"] >= 1 and ph["pooled"]["ampc"]["n"] == 2 * ph["n_states"]
+    assert -1.0 <= ph["pooled"]["ceiling"]["r2"] <= 1.0
     paths = write_report(report, tmp_path)
     text = paths["md"].read_text()
     assert "| AMPC |" in text and "Recommended tuning range" in text
+    assert "Closed loop at the true theta" in text
     assert paths["png"].stat().st_size > 10_000
