@@ -50,6 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fraction of closed-loop episodes on randomized physics",
     )
     parser.add_argument(
+        "--closed-loop-theta",
+        default=DEFAULTS.closed_loop_theta,
+        choices=("nominal", "true"),
+        help="theta of the MPC in the randomized closed-loop episodes (true: the instance's "
+        "physical values)",
+    )
+    parser.add_argument(
         "--secant-perturbations",
         type=int,
         default=DEFAULTS.secant_perturbations,
@@ -75,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         episode_steps=args.episode_steps,
         stride=args.stride,
         randomize_fraction=args.randomize_fraction,
+        closed_loop_theta=args.closed_loop_theta,
         secant_perturbations=args.secant_perturbations,
         secant_scale=args.secant_scale,
     )

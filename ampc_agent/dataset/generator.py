@@ -136,12 +136,21 @@ def _check_existing(folder: Path, settings: GeneratorSettings) -> None:
         if any(folder.glob("shard-*.npz")):
             raise ValueError(f"{folder} has shards but no metadata.json; use an empty folder")
         return
-    existing = read_metadata(folder).get("generator")
-    if existing != settings.as_dict():
-        raise ValueError(
-            f"{folder} holds a dataset generated with other settings ({existing}); "
-            f"resume with the same settings or choose another folder"
-        )
+    existing = read_metadata(folder).get("generator") or {}
+    wanted = settings.as_dict()
+    if existing == wanted:
+        return
+    # Growing a dataset: shard k depends on (settings, k) only, so with whole shards the
+    # first ones of a larger dataset are the ones on disk.
+    same_but_size = {**existing, "samples": wanted["samples"]} == wanted
+    old_samples = existing.get("samples", 0)
+    if same_but_size and wanted["samples"] > old_samples and old_samples % settings.shard_size == 0:
+        return
+    raise ValueError(
+        f"{folder} holds a dataset generated with other settings ({existing}); "
+        "resume with the same settings (or more samples, when the dataset's sample count is "
+        "a whole number of shards) or choose another folder"
+    )
 
 
 def _metadata(settings: GeneratorSettings, mpc: Any, system: SystemSpec) -> dict[str, Any]:

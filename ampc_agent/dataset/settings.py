@@ -29,6 +29,9 @@ class GeneratorSettings:
         episode_steps: Length of the closed-loop episodes in control steps.
         stride: A trajectory sample every ``stride`` control steps.
         randomize_fraction: Fraction of the episodes on randomized physics.
+        closed_loop_theta: The MPC's theta in the randomized closed-loop episodes:
+            ``"nominal"``, or ``"true"``: the instance's physical values (the states an
+            adapted controller visits on that system).
         secant_perturbations: Parameter changes per sample for the secant labels
             (0: none): ``u*(x, theta_nom + d_k) - u*(x, theta_nom)`` for ``k`` changes
             ``d_k`` spread over the theta bounds, and their least-squares slope.
@@ -43,6 +46,7 @@ class GeneratorSettings:
     episode_steps: int = 200
     stride: int = 4
     randomize_fraction: float = 0.5
+    closed_loop_theta: str = "nominal"
     secant_perturbations: int = 0
     secant_scale: float = 1.0
 
@@ -61,6 +65,10 @@ class GeneratorSettings:
             raise ValueError(
                 f"secant_perturbations must be a non-negative integer, got "
                 f"{self.secant_perturbations!r}"
+            )
+        if self.closed_loop_theta not in ("nominal", "true"):
+            raise ValueError(
+                f"closed_loop_theta must be 'nominal' or 'true', got {self.closed_loop_theta!r}"
             )
         if not 0.0 < self.secant_scale <= 1.0:
             raise ValueError(f"secant_scale must be in (0, 1], got {self.secant_scale!r}")
@@ -90,4 +98,6 @@ class GeneratorSettings:
         if not self.secant_perturbations:
             d.pop("secant_perturbations")
             d.pop("secant_scale")
+        if self.closed_loop_theta == "nominal":
+            d.pop("closed_loop_theta")
         return d

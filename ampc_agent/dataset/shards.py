@@ -135,17 +135,20 @@ def _closed_loop_episode(
 ) -> list[tuple[np.ndarray, Any]]:
     """Run the MPC (theta_nom) on the plant; return ``(state, MPC solution)`` every stride.
 
-    The solution is kept only where the MPC saw the true state (no sensor noise), so
-    that it is a valid initialisation of that state's label.
+    The solution is kept only where the MPC saw the true state (no sensor noise) at
+    theta_nom, so that it is a valid initialisation of that state's label.
     """
     nominal = system.params_cls()
+    theta = None
     if rng.random() < settings.randomize_fraction:
         params = nominal.sample(system.sampling.randomize_ranges, rng)
         stats["episodes_randomized"] += 1
+        if settings.closed_loop_theta == "true":
+            theta = system.true_theta(params)
     else:
         params = nominal
     stats["episodes"] += 1
-    controller = MPCController(mpc, keep_solutions=True)
+    controller = MPCController(mpc, theta, keep_solutions=True)
     episode = run_episode(
         env,
         controller,
@@ -159,7 +162,7 @@ def _closed_loop_episode(
     visited = []
     for step in range(0, episode["length"], settings.stride):
         state, obs = episode["states"][step], episode["observations"][step]
-        sol = controller.solutions[step]
+        sol = controller.solutions[step] if theta is None else None
         visited.append((state, sol if np.array_equal(obs[: len(state)], state) else None))
     return visited
 

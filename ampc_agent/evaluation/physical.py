@@ -29,7 +29,6 @@ __all__ = [
     "expressible_instances",
     "physical_change_study",
     "physical_closed_loop",
-    "true_theta",
 ]
 
 
@@ -41,17 +40,6 @@ def expressible_instances(system: SystemSpec, n: int, seed: int) -> list[Any]:
     ranges = {k: v for k, v in system.params_cls.default_ranges.items() if k in physical}
     rng = np.random.default_rng(seed)
     return [nominal.sample(ranges, rng) for _ in range(n)]
-
-
-def true_theta(system: SystemSpec, params: Any) -> np.ndarray:
-    """theta_nom with its physical entries set to the instance's values (clipped to the
-    bounds)."""
-    theta = system.theta.nominal_array
-    values = params.to_dict()
-    for i, name in enumerate(system.theta.names):
-        if name in values:
-            theta[i] = values[name]
-    return np.clip(theta, system.theta.lower_array, system.theta.upper_array)
 
 
 def physical_change_study(
@@ -82,8 +70,8 @@ def physical_change_study(
     lo, hi = policy.input_lower, policy.input_upper
     nominal = policy.theta_nominal
     physical = [i for i, n in enumerate(policy.theta_names) if n in system.params_cls.names()]
-    thetas = np.array([true_theta(system, p) for p in instances])
-    named_thetas = {k: true_theta(system, p) for k, p in named.items()}
+    thetas = np.array([system.true_theta(p) for p in instances])
+    named_thetas = {k: system.true_theta(p) for k, p in named.items()}
     keep = [i for i, x in enumerate(states) if reference.nominal_solution(x) is not None]
     states = states[keep]
     u_star = np.array([reference.nominal_solution(x).u0 for x in states])
@@ -199,7 +187,7 @@ def physical_closed_loop(
         for k in ("ampc_nominal", "ampc_true", "mpc_true")
     }
     for i, params in enumerate(instances):
-        theta = true_theta(system, params)
+        theta = system.true_theta(params)
         for key, controller in (
             ("ampc_nominal", policy),
             ("ampc_true", policy),

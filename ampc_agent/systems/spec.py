@@ -11,7 +11,7 @@ systems' parameter classes, nothing more.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,6 +151,16 @@ class SystemSpec:
         if self.sysid_model is None:
             raise ValueError(f"system {self.name!r} has no identification model")
         return importlib.import_module(self.sysid_model)
+
+    def true_theta(self, params: Any) -> np.ndarray:
+        """theta_nom with its physical entries set to those of the instance ``params``,
+        clipped to the theta bounds: the theta of an MPC that knows the system."""
+        theta = self.theta.nominal_array
+        values = params if isinstance(params, Mapping) else params.to_dict()
+        for i, name in enumerate(self.theta.names):
+            if name in values:
+                theta[i] = values[name]
+        return np.clip(theta, self.theta.lower_array, self.theta.upper_array)
 
     # ------------------------------------------------------------------ states
     def wrap(self, x: np.ndarray) -> np.ndarray:

@@ -57,14 +57,11 @@ def mpc_reference(trial: TrialConfig, exp: Experiment) -> dict[str, Any] | None:
     from ampc_agent.mpc.controller import MPCController
     from ampc_envs.core.episode import run_episode
 
-    mpc = get_system(trial.system).make_mpc()
+    system = get_system(trial.system)
+    mpc = system.make_mpc()
     if mpc is None:
         return None
-    spec = mpc.theta_spec
-    theta = spec.nominal_array
-    for i, value in physical_theta(spec.names, exp.params).items():
-        theta[i] = value
-    theta = np.clip(theta, spec.lower_array, spec.upper_array)
+    theta = system.spec.true_theta(exp.params)
     controller = MPCController(mpc, theta)
     start = time.perf_counter()
     result = run_episode(

@@ -101,7 +101,7 @@ def test_resume_computes_only_missing_shards(reference, tmp_path) -> None:
 
 def test_folder_with_other_settings_is_refused(reference) -> None:
     folder, _ = reference
-    other = GeneratorSettings(**{**TINY.__dict__, "samples": 16})
+    other = GeneratorSettings(**{**TINY.__dict__, "stride": 5})
     with pytest.raises(ValueError, match=r"holds a dataset generated with other settings"):
         generate_dataset(folder, other, progress=False)
 
@@ -222,3 +222,14 @@ def test_small_secant_changes_give_the_kkt_sensitivity(tmp_path) -> None:
     for i in np.flatnonzero(inside):
         kkt, sec = data.du_dtheta[i, 0], data.du_secant[i, 0]
         np.testing.assert_allclose(sec, kkt, rtol=2e-2, atol=2e-2 * np.abs(kkt).max())
+
+
+def test_a_dataset_grows_by_whole_shards_to_the_same_dataset(reference, tmp_path) -> None:
+    _, data = reference
+    smaller = GeneratorSettings(**{**TINY.__dict__, "samples": 8})
+    generate_dataset(tmp_path, smaller, workers=1, progress=False)
+    meta = generate_dataset(tmp_path, TINY, workers=1, progress=False)
+    assert meta["runs"][-1]["shards_computed"] == 1
+    assert same_samples(load_dataset(tmp_path), data)
+    with pytest.raises(ValueError, match="holds a dataset generated with other settings"):
+        generate_dataset(tmp_path, GeneratorSettings(**{**TINY.__dict__, "samples": 6}))
