@@ -53,6 +53,9 @@ class RandomizedMujocoEnv(gym.Env):
     frame_skip: ClassVar[int]
     episode_seconds: ClassVar[float]
     default_camera: ClassVar[str | None] = None
+    #: Longest actuation delay simulated, in control steps (the delay line holds one
+    #: command per step; real latencies are a few steps).
+    max_delay_steps: ClassVar[int] = 10
 
     def __init__(
         self,
@@ -79,7 +82,7 @@ class RandomizedMujocoEnv(gym.Env):
                 f"render_mode must be one of {self.metadata['render_modes']} or None, "
                 f"got {render_mode!r}{hint}"
             )
-        self.nominal_params = self.params_cls.resolve(params)
+        self.nominal_params = self.check_params(self.params_cls.resolve(params))
         if randomize is True:
             ranges = self.params_cls.default_ranges
         elif randomize is False or randomize is None:
@@ -89,6 +92,9 @@ class RandomizedMujocoEnv(gym.Env):
         else:
             raise ValueError(f"randomize must be a bool or a dict of ranges, got {randomize!r}")
         self.randomize_ranges = self.params_cls.check_ranges(ranges)
+        if "actuation_delay" in self.randomize_ranges:
+            high = self.randomize_ranges["actuation_delay"][1]
+            self._check_delay(high, "range high of 'actuation_delay'")
         self.params = self.nominal_params
 
         self.model = self._build_model(self.nominal_params)
@@ -152,6 +158,21 @@ class RandomizedMujocoEnv(gym.Env):
         return {}
 
     # ---------------------------------------------------------------- shared logic
+    def check_params(self, params: PhysicalParams) -> PhysicalParams:
+        """Return ``params`` if this env can simulate them, else raise ``ValueError``.
+
+        The params class checks physics (types, signs, whole numbers); the env adds
+        its own limit: an actuation delay of at most :attr:`max_delay_steps` steps.
+        """
+        self._check_delay(params.actuation_delay, f"{type(params).__name__}.actuation_delay")
+        return params
+
+    def _check_delay(self, delay: float, what: str) -> None:
+        if delay > self.max_delay_steps:
+            raise ValueError(
+                f"{what} must be <= {self.max_delay_steps} control steps, got {delay!r}"
+            )
+
     @property
     def dt(self) -> float:
         """Control period in s."""
@@ -180,7 +201,7 @@ class RandomizedMujocoEnv(gym.Env):
         state = self._check_state(options["state"]) if "state" in options else None
         fixed = options.get("params")
         if fixed is not None:
-            params = (
+            params = self.check_params(
                 self.nominal_params.replace(**fixed)
                 if isinstance(fixed, Mapping)
                 else self.params_cls.resolve(fixed)

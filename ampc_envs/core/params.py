@@ -28,6 +28,7 @@ def param(
     *,
     domain: str = "positive",
     integer: bool = False,
+    maximum: float | None = None,
 ) -> Any:
     """Declare one physical parameter.
 
@@ -37,12 +38,19 @@ def param(
         doc: One-line description.
         domain: ``"positive"`` (> 0), ``"nonnegative"`` (>= 0) or ``"real"``.
         integer: The value must be a whole number (for example a delay in control steps).
+        maximum: Largest value accepted (``None``: no upper limit).
     """
     if domain not in ("positive", "nonnegative", "real"):
         raise ValueError(f"unknown domain {domain!r}")
     return dataclasses.field(
         default=default,
-        metadata={"unit": unit, "doc": doc, "domain": domain, "integer": integer},
+        metadata={
+            "unit": unit,
+            "doc": doc,
+            "domain": domain,
+            "integer": integer,
+            "maximum": maximum,
+        },
     )
 
 
@@ -75,7 +83,7 @@ class PhysicalParams:
 
     @classmethod
     def field_info(cls, name: str) -> dict[str, Any]:
-        """``unit``, ``doc``, ``domain`` and ``integer`` of parameter ``name``."""
+        """``unit``, ``doc``, ``domain``, ``integer`` and ``maximum`` of parameter ``name``."""
         return dict(cls._field(name).metadata)
 
     def to_dict(self) -> dict[str, float]:
@@ -120,17 +128,15 @@ class PhysicalParams:
         cls._check_names(ranges)
         checked = {}
         for name, bounds in ranges.items():
-            try:
-                low, high = (float(b) for b in bounds)
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"range for {name!r} must be a pair (low, high), got {bounds!r}"
-                ) from None
-            if low > high:
-                raise ValueError(f"range for {name!r} has low > high: ({low}, {high})")
+            if isinstance(bounds, (str, bytes, Mapping)) or not _is_pair(bounds):
+                raise ValueError(f"range for {name!r} must be a pair (low, high), got {bounds!r}")
             f = cls._field(name)
+            low, high = bounds
             _check_value(cls, f, low, what=f"range low of {name!r}")
             _check_value(cls, f, high, what=f"range high of {name!r}")
+            low, high = float(low), float(high)
+            if low > high:
+                raise ValueError(f"range for {name!r} has low > high: ({low}, {high})")
             checked[name] = (low, high)
         return checked
 
@@ -170,10 +176,12 @@ class PhysicalParams:
 def _check_value(cls: type, f: dataclasses.Field, value: Any, what: str | None = None) -> None:
     what = what or f"{cls.__name__}.{f.name}"
     unit = f.metadata["unit"]
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} must be a number, got {value!r}") from None
+    # Only real numbers: float("0.4") and float(True) would turn a typo into physics.
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise ValueError(f"{what} must be a real number, got {value!r}")
+    x = float(value)
     if not math.isfinite(x):
         raise ValueError(f"{what} must be finite, got {value!r}")
     domain = f.metadata["domain"]
@@ -183,6 +191,16 @@ def _check_value(cls: type, f: dataclasses.Field, value: Any, what: str | None =
         raise ValueError(f"{what} must be >= 0 {unit}, got {value!r}")
     if f.metadata["integer"] and x != round(x):
         raise ValueError(f"{what} must be a whole number, got {value!r}")
+    maximum = f.metadata.get("maximum")
+    if maximum is not None and x > maximum:
+        raise ValueError(f"{what} must be <= {maximum} {unit}, got {value!r}")
+
+
+def _is_pair(bounds: Any) -> bool:
+    try:
+        return len(bounds) == 2
+    except TypeError:
+        return False
 
 
 def _plain(value: Any) -> float | int:

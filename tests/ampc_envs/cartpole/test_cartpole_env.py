@@ -386,3 +386,34 @@ def test_bad_reset_options_raise():
         env.reset(options={"sate": [0, 0, 0, 0]})
     with pytest.raises(ValueError, match=r"start state must be 4 finite numbers"):
         env.reset(options={"state": [0, np.nan, 0, 0]})
+
+
+STRICT_PARAMS = [
+    ({"cart_mass": "0.4"}, r"^CartpoleParams.cart_mass must be a real number, got '0.4'$"),
+    ({"cart_mass": True}, r"^CartpoleParams.cart_mass must be a real number, got True$"),
+    ({"pole_length": None}, r"^CartpoleParams.pole_length must be a real number, got None$"),
+    (
+        {"actuation_delay": 10**7},
+        r"^CartpoleParams.actuation_delay must be <= 10 control steps, got 10000000$",
+    ),
+]
+
+
+@pytest.mark.parametrize("params,message", STRICT_PARAMS)
+def test_strings_bools_and_huge_delays_are_refused_and_leave_env_untouched(params, message):
+    env = make().unwrapped
+    env.reset(seed=0)
+    before = (env.params, model_values(env), len(env._delay_line))
+    with pytest.raises(ValueError, match=message):
+        env.reset(seed=1, options={"params": params})
+    assert (env.params, model_values(env), len(env._delay_line)) == before
+
+
+def test_the_longest_accepted_delay_holds_the_command_that_many_steps():
+    env = make().unwrapped
+    env.reset(seed=0, options={"params": {"actuation_delay": env.max_delay_steps}})
+    applied = []
+    for k in range(env.max_delay_steps + 1):
+        env.step(np.array([1.0 + k], np.float32))
+        applied.append(float(env.data.ctrl[0]))
+    assert applied == [0.0] * env.max_delay_steps + [1.0]

@@ -413,3 +413,23 @@ def test_bad_start_state_raises(state):
 def test_unknown_reset_option_raises():
     with pytest.raises(ValueError, match=r"unknown reset option\(s\) \['sate'\]"):
         make().reset(options={"sate": np.zeros(10)})
+
+
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        ({"m_B": "0.3"}, r"^WheelbotParams.m_B must be a real number, got '0.3'$"),
+        ({"r_W": False}, r"^WheelbotParams.r_W must be a real number, got False$"),
+        (
+            {"actuation_delay": 11},
+            r"^WheelbotParams.actuation_delay must be <= 10 control steps, got 11$",
+        ),
+    ],
+)
+def test_strings_bools_and_long_delays_are_refused_and_leave_env_untouched(params, message):
+    env = make().unwrapped
+    env.reset(seed=0)
+    before = (env.params, model_values(env))
+    with pytest.raises(ValueError, match=message):
+        env.reset(seed=1, options={"params": params})
+    assert (env.params, model_values(env)) == before
