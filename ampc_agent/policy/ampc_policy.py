@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,9 @@ class AMPCPolicy:
         x = np.asarray(x, dtype=np.float64)
         if x.shape != (self.nx,):
             raise ValueError(f"x must have shape ({self.nx},), got {x.shape}")
+        # A NaN state gives a NaN command; the cheap sum test keeps the control loop fast.
+        if not math.isfinite(x.sum()) and not np.isfinite(x).all():
+            raise ValueError(f"x must be finite, got {x.tolist()}")
         f = self.features(x)
         act = self._act
         # First layers of both networks in one product: they read the same features.
@@ -272,6 +276,10 @@ class AMPCPolicy:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.nx:
             raise ValueError(f"X must have shape (n, {self.nx}), got {X.shape}")
+        bad = ~np.isfinite(X).all(axis=1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"X must be finite, got row {i}: {X[i].tolist()}")
         return X
 
     def _compile(self) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import gymnasium as gym
@@ -78,6 +79,9 @@ class EpisodeTuningEnv(gym.Env):
     | `lower`, `upper` | policy's tuning bounds | box of theta |
     | `env_kwargs` | `{}` | passed to `gym.make(env_id, ...)` |
     | `render_mode` | `None` | `None` or `"rgb_array"`: `render()` returns the last frame of the last episode |
+
+    Every argument is checked here (``ValueError`` naming the value): a bad instance,
+    seed or box fails before the first episode, not in the middle of a study.
     """
 
     metadata = {"render_modes": ["rgb_array"]}
@@ -94,6 +98,13 @@ class EpisodeTuningEnv(gym.Env):
         env_kwargs: dict[str, Any] | None = None,
         render_mode: str | None = None,
     ) -> None:
+        if not isinstance(env_id, str):
+            raise ValueError(f"env_id must be a Gymnasium id string, got {env_id!r}")
+        if not isinstance(getattr(policy, "theta_spec", None), ThetaSpec) or not callable(policy):
+            raise ValueError(
+                f"policy must be a controller with a theta_spec (a ParametricPolicy), "
+                f"got {policy!r}"
+            )
         if episode_seed not in SEED_MODES:
             raise ValueError(f"episode_seed must be one of {SEED_MODES}, got {episode_seed!r}")
         if render_mode not in (None, *self.metadata["render_modes"]):
@@ -101,15 +112,27 @@ class EpisodeTuningEnv(gym.Env):
                 f"render_mode must be one of {self.metadata['render_modes']} or None, "
                 f"got {render_mode!r}"
             )
+        if env_kwargs is not None and not isinstance(env_kwargs, Mapping):
+            raise ValueError(f"env_kwargs must be a dict, got {env_kwargs!r}")
+        kwargs = dict(env_kwargs or {})
+        if "render_mode" in kwargs:
+            raise ValueError("pass render_mode to the tuning env itself, not in env_kwargs")
         self.base_seed = _check_seed(seed)
         self.policy = policy
         self.render_mode = render_mode
-        kwargs = dict(env_kwargs or {})
         if render_mode is not None:
             kwargs["render_mode"] = render_mode
-        self.system_env = gym.make(env_id, **kwargs)
-        # Resolve the instance once so that a bad name fails here, not mid-study.
-        self.system = self.system_env.unwrapped.params_cls.resolve(instance).to_dict()
+        try:
+            self.system_env = gym.make(env_id, **kwargs)
+        except gym.error.Error as err:  # unknown id or version: Gymnasium's own message
+            raise ValueError(f"cannot make {env_id!r}: {err}") from None
+        # Resolve the instance once so that a bad name or value fails here, not mid-study.
+        system = self.system_env.unwrapped
+        try:
+            self.system = system.check_params(system.params_cls.resolve(instance)).to_dict()
+        except ValueError:
+            self.system_env.close()
+            raise
         spec = policy.theta_spec
         if lower is not None or upper is not None:
             spec = spec.with_tuning_bounds(

@@ -82,3 +82,58 @@ def test_bad_arguments_raise():
         make(episode_seed="random")
     with pytest.raises(ValueError, match=r"unknown CartpoleParams instance 'lab'"):
         make(instance="lab")
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"seed": -1}, "seed must be a non-negative integer, got -1"),
+        ({"seed": 1.5}, "seed must be a non-negative integer, got 1.5"),
+        ({"render_mode": "human"}, "render_mode must be one of ['rgb_array'] or None, got 'human'"),
+        ({"env_kwargs": [1]}, "env_kwargs must be a dict, got [1]"),
+        (
+            {"env_kwargs": {"render_mode": "rgb_array"}},
+            "pass render_mode to the tuning env itself, not in env_kwargs",
+        ),
+        (
+            {"instance": {"actuation_delay": 10**7}},
+            "CartpoleParams.actuation_delay must be <= 10 control steps, got 10000000",
+        ),
+        (
+            {"instance": {"cart_mass": "0.6"}},
+            "CartpoleParams.cart_mass must be a real number, got '0.6'",
+        ),
+        ({"policy": object()}, "policy must be a controller with a theta_spec"),
+    ],
+)
+def test_constructor_arguments_are_checked_before_any_episode(kwargs, message):
+    with pytest.raises(ValueError) as err:
+        make(**kwargs)
+    assert str(err.value).startswith(message)
+
+
+def test_an_unknown_env_id_is_a_value_error_naming_it():
+    with pytest.raises(ValueError, match=r"^cannot make 'ampc_envs/Segway-v0': "):
+        EpisodeTuningEnv("ampc_envs/Segway-v0", PumpAndCentre())
+
+
+def test_gym_make_passes_render_mode_and_render_shows_the_end_of_the_last_episode():
+    env = gym.make("ampc_envs/CartpoleSwingUpTuning-v0", render_mode="rgb_array")
+    assert gym.make("ampc_envs/CartpoleSwingUpTuning-v0").render_mode is None
+    env.reset(seed=0)
+    env.step(env.unwrapped.policy.theta_nominal)
+    frame = env.render()
+    assert frame.shape == (360, 480, 3) and frame.dtype == np.uint8 and frame.std() > 0
+    env.close()
+
+
+def test_the_ampc_refuses_a_non_finite_state():
+    from ampc_agent.systems import get_system
+
+    policy = get_system("cartpole").load_policy()
+    with pytest.raises(ValueError) as err:
+        policy(np.array([0.0, np.nan, 0.0, 0.0]))
+    assert str(err.value) == "x must be finite, got [0.0, nan, 0.0, 0.0]"
+    with pytest.raises(ValueError, match=r"^X must be finite, got row 1: \[inf, 0.0, 0.0, 0.0\]$"):
+        policy.batch(np.array([[0.0, 0.0, 0.0, 0.0], [np.inf, 0.0, 0.0, 0.0]]))
+    assert np.isfinite(policy(np.array([0.0, 3.0, 0.0, 0.0]))).all()
