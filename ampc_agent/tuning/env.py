@@ -13,8 +13,8 @@ package; ``gym.make`` does.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
 import gymnasium as gym
