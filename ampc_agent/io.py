@@ -1,20 +1,39 @@
-"""The one atomic-write helper of the project, and JSON files that name themselves in errors.
+"""The one atomic-write helper of the project, JSON files that name themselves in errors,
+the one folder lock and the one check of names that become file names.
 
 Every file a long run writes (dataset shards, weights, tuner state, episode records,
 sweep records) goes through :func:`atomic_write_bytes`: readers see the old file or
-the whole new one, never half of it, whatever kills the writer.
+the whole new one, never half of it, whatever kills the writer. A folder that one run
+owns (a study, a sweep's results) is held with :func:`folder_lock` for the whole run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import re
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_bytes", "read_json", "save_figure", "write_json"]
+__all__ = [
+    "FolderLocked",
+    "LOCK_FILE",
+    "atomic_write_bytes",
+    "check_name",
+    "folder_lock",
+    "read_json",
+    "save_figure",
+    "write_json",
+]
+
+#: The lock file a running writer holds in the folder it owns.
+LOCK_FILE = ".lock"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -79,3 +98,59 @@ def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
     plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
     return Path(path)
+
+
+def check_name(name: Any, what: str = "name") -> str:
+    """Return ``name`` if it is safe as one file or folder name, else raise ``ValueError``.
+
+    Safe: letters, digits, ``_``, ``.`` and ``-``, starting with a letter or digit, and no
+    ``..``; so a label that becomes part of a path (an instance, a tuner, a record's name)
+    can never point outside the folder it is written into.
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
+        raise ValueError(
+            f"{what} {name!r} is not a safe name (letters, digits, '_', '.', '-', "
+            "starting with a letter or digit, no '..')"
+        )
+    return name
+
+
+class FolderLocked(RuntimeError):
+    """Another process holds the lock of a folder (the message names it)."""
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | Path, what: str = "folder") -> Iterator[Path]:
+    """Hold an exclusive advisory lock on ``folder`` (created if missing) for the block.
+
+    The lock is ``fcntl.flock`` on ``folder/.lock``: the kernel drops it when the holder
+    ends, however it ends (even SIGKILL), so a crashed run never leaves a stale lock.
+    The file holds the holder's PID and command line, for the message of the next one.
+
+    Args:
+        folder: The folder a run is about to own.
+        what: What the folder is, for the message (``"study"``, ``"results folder"``).
+
+    Raises:
+        FolderLocked: another process holds the lock; the message names it.
+    """
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "another process"
+            raise FolderLocked(
+                f"{what} {folder} is in use by {holder}; wait for it to end or use another {what}"
+            ) from None
+        command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "python"
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} ({command})\n".encode(), 0)
+        yield folder
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

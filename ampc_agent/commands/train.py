@@ -105,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     from ampc_agent.dataset.storage import load_dataset
     from ampc_agent.training import save_test_set, train_ampc
 
+    _check_numbers(args)
+
     def net(hidden: list[int]) -> NetworkConfig:
         return NetworkConfig(
             hidden=tuple(hidden),
@@ -139,11 +141,20 @@ def run(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset)
     system = dataset.metadata.get("system")
     if system is not None and system != args.system:
-        raise SystemExit(f"dataset {args.dataset} is for system {system!r}, not {args.system!r}")
+        raise ValueError(f"dataset {args.dataset} is for system {system!r}, not {args.system!r}")
     if dataset.metadata.get("complete") is False and not args.allow_incomplete:
-        raise SystemExit(
+        raise ValueError(
             f"dataset {args.dataset} is incomplete (its generation has not finished); "
             "pass --allow-incomplete to train on it anyway"
+        )
+    used = len(dataset) if args.max_samples is None else min(len(dataset), args.max_samples)
+    needed = _samples_needed(args.test_size, args.val_fraction, args.batch_size)
+    if used < needed:
+        raise ValueError(
+            f"dataset {args.dataset} gives {used} samples, too few for a test set of "
+            f"--test-size {args.test_size} and a training split of at least --batch-size "
+            f"{args.batch_size} (validation share {args.val_fraction}): it needs at least "
+            f"{needed}"
         )
     logdir = args.logdir or f"runs/train-{args.system}-{time.strftime('%Y%m%d-%H%M%S')}"
     print(
@@ -163,3 +174,32 @@ def run(args: argparse.Namespace) -> int:
         f"{time.perf_counter() - t0:.1f} s"
     )
     return 0
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Refuse sizes and fractions no training can run with (the message names the flag)."""
+    at_least_one = {
+        "--test-size": args.test_size,
+        "--batch-size": args.batch_size,
+        "--threads": args.threads,
+        "--max-epochs": args.max_epochs,
+        "--max-samples": 1 if args.max_samples is None else args.max_samples,
+    }
+    for flag, value in at_least_one.items():
+        if value < 1:
+            raise ValueError(f"{flag} must be >= 1, got {value}")
+    if not 0.0 < args.val_fraction < 1.0:
+        raise ValueError(f"--val-fraction must be between 0 and 1, got {args.val_fraction}")
+
+
+def _samples_needed(test_size: int, val_fraction: float, batch_size: int) -> int:
+    """Fewest samples whose split (as ``split_indices`` makes it) keeps the whole test set
+    and leaves at least one minibatch to train on.
+
+    A smaller dataset would silently shrink the test set to half of the data, or train on
+    a handful of samples and write a policy that is worse than none.
+    """
+    n = max(2 * test_size, test_size + batch_size + 1)
+    while n - test_size - max(1, round(val_fraction * (n - test_size))) < batch_size:
+        n += 1
+    return n

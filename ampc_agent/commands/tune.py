@@ -4,10 +4,15 @@
     ampc tune cartpole --params my_cartpole.json      # any instance, as overrides
 
 One episode per theta: ask the tuner, run the AMPC at theta for one episode on the
-system instance, record the episode, tell the tuner the return and crash flag. The
+system instance, tell the tuner the return and crash flag, record the episode. The
 first episode is the nominal theta (every tuner starts there), so the table compares
-against it directly. The study folder holds the episode records and the tuner state
-after every episode: rerunning the same command resumes where it stopped.
+against it directly.
+
+The study folder (:mod:`ampc_agent.tuning.study`) holds the study's identity, the
+episode records and the tuner state after every episode, and is locked while a run
+owns it: rerunning the same command resumes where it stopped, whatever stopped it,
+and ends as an uninterrupted run would. Ctrl-C or SIGTERM stop the run after the
+episode in flight is recorded (exit 130 / 143).
 """
 
 from __future__ import annotations
@@ -23,6 +28,18 @@ import numpy as np
 
 from ampc_agent.systems import systems_with
 from ampc_agent.tuners.factory import TUNERS
+
+#: The option that sets each item of a study's identity (named when one differs).
+IDENTITY_FLAGS = {
+    "system": "SYSTEM",
+    "instance": "--instance/--params",
+    "tuner": "--tuner",
+    "seed": "--seed",
+    "episode_seed": "--episode-seed",
+    "policy": "--policy; the weights' fingerprint",
+    "tuning_lower": "the policy's tuning box",
+    "tuning_upper": "the policy's tuning box",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,11 +67,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fixed: same start state and noise each episode; fresh: new seed each episode",
     )
     parser.add_argument("--policy", default=None, help="AMPC folder (default: shipped)")
-    parser.add_argument("--logdir", default="runs", help="TensorBoard log folder")
+    parser.add_argument(
+        "--logdir",
+        default="runs",
+        help="TensorBoard log folder (the run is <logdir>/<study folder name>)",
+    )
     parser.add_argument(
         "--study",
         default=None,
-        help="study folder (default: studies/<system>-<tuner>-<instance>-seed<seed>)",
+        help="study folder (default: studies/<system>-<tuner>-<instance>-seed<seed>, with "
+        "-fresh for --episode-seed fresh and -policy<fingerprint> for another --policy)",
     )
 
 
@@ -76,25 +98,45 @@ def _instance(args: argparse.Namespace, params_cls: type) -> tuple[Any, str]:
     return params.to_dict(), f"params-{digest[:8]}"
 
 
+def _policy(system: Any, folder: str | None) -> tuple[Any, str, str]:
+    """The AMPC, its weights' fingerprint, and the suffix it adds to default study names."""
+    from ampc_agent.tuning.study import weights_fingerprint
+
+    path = Path(folder) if folder is not None else system.weights
+    try:
+        policy = system.load_policy(folder)
+    except (json.JSONDecodeError, KeyError) as err:
+        # The loader reads metadata.json without naming it; say which file is broken.
+        meta = (path if path.is_dir() else path.parent) / "metadata.json"
+        raise ValueError(
+            f"{meta} is not valid AMPC metadata ({type(err).__name__}: {err})"
+        ) from None
+    fingerprint = weights_fingerprint(path)
+    shipped = weights_fingerprint(system.weights) if system.has_weights else None
+    return policy, fingerprint, "" if fingerprint == shipped else f"-policy{fingerprint[:8]}"
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.table import Table
     from tqdm import tqdm
 
-    from ampc_agent.io import read_json, write_json
+    from ampc_agent.io import folder_lock
     from ampc_agent.systems import get_system
     from ampc_agent.tuners.box import TuningBox
     from ampc_agent.tuning.env import EpisodeTuningEnv
-    from ampc_agent.tuning.log import TuningLogger, plot_returns
+    from ampc_agent.tuning.log import TuningLogger, check_owner
     from ampc_agent.tuning.loop import tuning_loop
+    from ampc_agent.tuning.shutdown import GracefulStop
+    from ampc_agent.tuning.study import TuningStudy
 
+    # Everything the user gave is checked before anything is written.
     if args.episodes < 1:
-        raise SystemExit(f"--episodes must be >= 1, got {args.episodes}")
+        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
     system = get_system(args.system)
     instance, label = _instance(args, system.params_cls)
-    name = f"{args.system}-{args.tuner}-{label}-seed{args.seed}"
-    study = Path(args.study or Path("studies") / name)
-    policy = system.load_policy(args.policy)
+    policy, fingerprint, policy_suffix = _policy(system, args.policy)
     tuning = EpisodeTuningEnv(
         system.env_id,
         policy,
@@ -107,114 +149,171 @@ def run(args: argparse.Namespace) -> int:
     # is not trusted for them); the tuner searches the free ones.
     spec = tuning.theta_spec
     box = TuningBox.from_spec(spec)
-    tuner = box.make_tuner(args.tuner, seed=args.seed, study_dir=study / "tuner")
-    records_path = study / "episodes.json"
-    records = read_json(records_path) if records_path.is_file() else []
-    told = tuner.n_observations
-    if len(records) < told:
-        raise ValueError(
-            f"{records_path} holds {len(records)} episodes but the tuner state {told}: the "
-            f"study is damaged; start a new one with another --study"
-        )
-    for record in records[told:]:  # killed after the record was written, before the tell
-        free = np.asarray(record["theta"], dtype=float)[box.free]
-        tuner.tell(free, record["return"], crashed=record["crashed"])
-    done = len(records)
-    logger = TuningLogger(Path(args.logdir) / name, spec.names, start_step=done, history=records)
+    identity = {
+        "system": args.system,
+        "instance": label,
+        "tuner": args.tuner,
+        "seed": args.seed,
+        "episode_seed": args.episode_seed,
+        "policy": fingerprint,
+        "tuning_lower": [float(v) for v in spec.tuning_lower],
+        "tuning_upper": [float(v) for v in spec.tuning_upper],
+    }
+    fresh = "-fresh" if args.episode_seed == "fresh" else ""
+    name = f"{args.system}-{args.tuner}-{label}-seed{args.seed}{fresh}{policy_suffix}"
+    study_dir = Path(args.study or Path("studies") / name)
+    study = TuningStudy(study_dir)
+    run_dir = Path(args.logdir) / study_dir.resolve().name
+    owner = str(study_dir.resolve())
+    study.check_identity(identity, IDENTITY_FLAGS)
+    check_owner(run_dir, owner)
     console = Console()
-    if done >= args.episodes:
-        console.print(f"{study} already holds {done} episodes (asked for {args.episodes})")
-    elif done:
-        console.print(f"resuming {study}: {done} of {args.episodes} episodes done")
 
-    def run_episode(theta: np.ndarray) -> dict[str, Any]:
-        tuning.episodes = len(records)  # fresh-seed mode: the seed follows the episode index
-        return tuning.run(theta)
-
-    def record(step: dict[str, Any]) -> None:
-        # The record is written before the tuner learns from it: on a kill in between,
-        # the resume above tells the tuner what the records hold.
-        outcome = step["outcome"]
-        records.append(
-            {
-                "episode": len(records),
-                "theta": step["theta"].tolist(),
-                "return": outcome["return"],
-                "crashed": outcome["crashed"],
-                "length": outcome["length"],
-                "episode_seed": outcome["episode_seed"],
-            }
+    with folder_lock(study_dir, "study"):
+        known = study.check_identity(identity, IDENTITY_FLAGS)  # again, now that we own it
+        records = study.load_records(spec.dim, tuning.seed_for)
+        if not known:
+            study.write_identity({**identity, "instance_params": tuning.system})
+        tuner, note = study.open_tuner(
+            lambda **kw: box.make_tuner(args.tuner, seed=args.seed, **kw), records, box.free
         )
-        write_json(records_path, records)
-
-    with tqdm(total=args.episodes, initial=min(done, args.episodes), unit="ep") as bar:
-        bar.set_description(f"tuning ({args.tuner})")
-
-        def log(step: dict[str, Any]) -> None:
-            r = records[-1]
-            logger.log_episode(
-                r["episode"], step["theta"], r["return"], r["crashed"], step["internals"]
+        if note is not None:
+            console.print(f"{study_dir}: {note}")
+        logger = TuningLogger(run_dir, spec.names, history=records, owner=owner)
+        done = len(records)
+        if done >= args.episodes:
+            console.print(
+                f"{study_dir} already holds {done} episodes, --episodes {args.episodes} asks "
+                f"for no more: nothing to run (a larger --episodes extends the study)"
             )
-            bar.set_postfix(ret=f"{r['return']:.1f}", crashed=r["crashed"])
-            bar.update()
+        elif done:
+            console.print(f"resuming {study_dir}: {done} of {args.episodes} episodes done")
 
-        tuning_loop(
-            tuner,
-            run_episode,
-            max(0, args.episodes - done),
-            full=box.full,
-            before_tell=record,
-            after_tell=log,
+        def run_episode(theta: np.ndarray) -> dict[str, Any]:
+            tuning.episodes = len(records)  # fresh-seed mode: the seed follows the episode
+            return tuning.run(theta)
+
+        todo = max(0, args.episodes - done)
+        stop = GracefulStop(
+            f"ampc tune: stopping after the episode in flight is recorded (again to stop "
+            f"now); rerun the same command to resume {study_dir}"
         )
-    logger.close()
+        with stop, tqdm(total=todo, unit="ep", disable=todo == 0) as bar:
+            bar.set_description(f"tuning ({args.tuner})")
 
-    returns = np.array([r["return"] for r in records])
-    crashed = np.array([r["crashed"] for r in records])
-    nominal = records[0]
-    best_free, best_value = tuner.best()
-    best_theta = box.full(best_free)
+            def record(step: dict[str, Any]) -> None:
+                outcome = step["outcome"]
+                records.append(
+                    {
+                        "episode": len(records),
+                        "theta": step["theta"].tolist(),
+                        "return": outcome["return"],
+                        "crashed": outcome["crashed"],
+                        "length": outcome["length"],
+                        "episode_seed": outcome["episode_seed"],
+                        "internals": step["internals"],
+                    }
+                )
+                study.save(records, tuner)  # the record first, then the tuner state
+                logger.log_record(records[-1])
+                bar.set_postfix(ret=f"{outcome['return']:.1f}", crashed=outcome["crashed"])
+                bar.update()
+
+            tuning_loop(tuner, run_episode, todo, full=box.full, after_tell=record, stop=stop)
+        logger.close()
+        tuning.close()
+        result = _summarise(args, study_dir, name, instance, identity, records, tuner, spec, box)
+        if stop.requested and len(records) < args.episodes:
+            console.print(
+                f"interrupted: {study_dir} holds {len(records)} of {args.episodes} episodes; "
+                f"rerun the same command to resume"
+            )
+            return stop.exit_code
+    _print_tables(console, args, label, spec, box, records, result)
+    console.print(f"study: {study_dir}  (best_theta.json, returns.png)   TensorBoard: {run_dir}")
+    return 0
+
+
+def _summarise(
+    args: argparse.Namespace,
+    study_dir: Path,
+    name: str,
+    instance: Any,
+    identity: dict[str, Any],
+    records: list[dict[str, Any]],
+    tuner: Any,
+    spec: Any,
+    box: Any,
+) -> dict[str, Any]:
+    """Write best_theta.json and returns.png from the records and the tuner's best."""
+    from ampc_agent.io import write_json
+    from ampc_agent.tuning.log import plot_returns
+
+    returns = np.array([r["return"] for r in records], dtype=float)
+    crashed = np.array([r["crashed"] for r in records], dtype=bool)
+    spec_names = list(spec.names)
+    if crashed.all():  # the tuner recommends no crashed theta
+        best_theta, best_value = None, None
+    else:
+        best_free, best_value = tuner.best()
+        best_theta = box.full(best_free).tolist()
     result = {
         "system": args.system,
         "instance": instance,
+        "instance_label": identity["instance"],
         "tuner": args.tuner,
         "seed": args.seed,
+        "episode_seed": args.episode_seed,
+        "policy": identity["policy"],
         "episodes": len(records),
-        "nominal_return": nominal["return"],
-        "nominal_crashed": nominal["crashed"],
+        "nominal_return": records[0]["return"],
+        "nominal_crashed": records[0]["crashed"],
         "best_return": best_value,
         "crashes": int(crashed.sum()),
-        "theta_names": list(spec.names),
+        "theta_names": spec_names,
         "theta_nominal": list(spec.nominal),
-        "theta_best": best_theta.tolist(),
-        "theta_tuned": [n for n, f in zip(spec.names, box.free, strict=True) if f],
-        "tuning_lower": list(spec.tuning_lower),
-        "tuning_upper": list(spec.tuning_upper),
+        "theta_best": best_theta,
+        "theta_tuned": [n for n, f in zip(spec_names, box.free, strict=True) if f],
+        "tuning_lower": identity["tuning_lower"],
+        "tuning_upper": identity["tuning_upper"],
     }
-    write_json(study / "best_theta.json", result)
-    plot_returns(returns, crashed, study / "returns.png", title=name)
+    write_json(study_dir / "best_theta.json", result)
+    plot_returns(returns, crashed, study_dir / "returns.png", title=name)
+    return result
 
+
+def _print_tables(
+    console: Any,
+    args: argparse.Namespace,
+    label: str,
+    spec: Any,
+    box: Any,
+    records: list[dict[str, Any]],
+    result: dict[str, Any],
+) -> None:
+    from rich.table import Table
+
+    nominal, best = records[0], result["best_return"]
     table = Table(title=f"{args.system} on {label}: {args.tuner}, {len(records)} episodes")
     table.add_column("")
     table.add_column("value", justify="right")
     table.add_row("nominal AMPC return", _fmt(nominal["return"], nominal["crashed"]))
-    table.add_row("best tuned return", f"{best_value:.2f}")
-    improvement = best_value - nominal["return"]
-    table.add_row("improvement", f"{improvement:+.2f}")
-    table.add_row("crashed episodes", f"{int(crashed.sum())} of {len(records)}")
+    if best is None:
+        table.add_row("best tuned return", "none (every episode crashed)")
+    else:
+        table.add_row("best tuned return", f"{best:.2f}")
+        table.add_row("improvement", f"{best - nominal['return']:+.2f}")
+    table.add_row("crashed episodes", f"{result['crashes']} of {len(records)}")
     console.print(table)
     theta_table = Table(title="theta")
     for col in ("parameter", "nominal", "tuned", "tuning range"):
         theta_table.add_column(col, justify="right" if col != "parameter" else "left")
-    rows = zip(
-        spec.names, spec.nominal, best_theta, spec.tuning_lower, spec.tuning_upper, strict=True
-    )
+    tuned = result["theta_best"] or [math.nan] * len(spec.names)
+    rows = zip(spec.names, spec.nominal, tuned, spec.tuning_lower, spec.tuning_upper, strict=True)
     for n, t0, t, lo, hi in rows:
         span = f"[{lo:.4g}, {hi:.4g}]" if hi > lo else "fixed"
         theta_table.add_row(n, f"{t0:.4g}", f"{t:.4g}", span)
     console.print(theta_table)
-    console.print(f"study: {study}  (best_theta.json, returns.png)   TensorBoard: {logger.logdir}")
-    tuning.close()
-    return 0
 
 
 def _fmt(value: float, crashed: bool) -> str:

@@ -7,9 +7,27 @@ from pathlib import Path
 
 import numpy as np
 
-from ampc_agent.io import save_figure
+from ampc_agent.io import atomic_write_bytes, save_figure
 
-__all__ = ["TuningLogger", "plot_returns"]
+__all__ = ["OWNER_FILE", "TuningLogger", "check_owner", "plot_returns"]
+
+#: File in a run's log folder naming the study it belongs to.
+OWNER_FILE = "owner.txt"
+
+
+def check_owner(logdir: str | Path, owner: str) -> None:
+    """Refuse a log folder that holds the logs of another study (its logs would be replaced).
+
+    Raises:
+        ValueError: ``logdir`` names another owner.
+    """
+    path = Path(logdir) / OWNER_FILE
+    if path.is_file():
+        theirs = path.read_text().strip()
+        if theirs != owner:
+            raise ValueError(
+                f"TensorBoard run {logdir} holds the logs of study {theirs}; pass another --logdir"
+            )
 
 
 class TuningLogger:
@@ -20,32 +38,52 @@ class TuningLogger:
     the tuner's ``internals()`` (trust-region length, GIBO step size, gradient norm, GP
     hyperparameters).
 
+    The logs are a view of the episode records: a logger given ``history`` removes the
+    run's earlier event files and logs every record again, so a resumed run (killed at
+    any point) logs exactly what an uninterrupted one logs, with no gap and no step
+    twice.
+
     Args:
         logdir: Folder of this run's event files.
         theta_names: Names of the parameters.
-        start_step: Episodes already done (on resume, events from later steps of a
-            killed run are purged).
-        history: Records (``return``, ``crashed``) of the episodes already done: the
-            running best and crash count continue from them, so a resumed run logs
-            what an uninterrupted one logs.
+        history: Records of the episodes already done (``episode``, ``theta``,
+            ``return``, ``crashed`` and optionally ``internals``).
+        owner: Who the run belongs to (a study folder): stored in ``logdir``; a logger
+            for another owner is refused (see :func:`check_owner`).
     """
 
     def __init__(
         self,
         logdir: str | Path,
         theta_names: Sequence[str],
-        start_step: int = 0,
         history: Sequence[dict] = (),
+        owner: str | None = None,
     ):
         from torch.utils.tensorboard import SummaryWriter
 
         self.logdir = Path(logdir)
         self.theta_names = list(theta_names)
-        self.writer = SummaryWriter(str(self.logdir), purge_step=start_step or None)
-        done = list(history)[:start_step]
-        feasible = [r["return"] for r in done if not r["crashed"]]
-        self.best = max(feasible, default=-np.inf)
-        self.crashes = sum(bool(r["crashed"]) for r in done)
+        if owner is not None:
+            check_owner(self.logdir, owner)
+        for old in self.logdir.glob("events.out.tfevents.*"):
+            old.unlink()
+        self.writer = SummaryWriter(str(self.logdir))
+        if owner is not None:
+            atomic_write_bytes(self.logdir / OWNER_FILE, f"{owner}\n".encode())
+        self.best = -np.inf
+        self.crashes = 0
+        for r in history:
+            self.log_record(r)
+
+    def log_record(self, record: dict) -> None:
+        """Log one episode record (as :meth:`log_episode`)."""
+        self.log_episode(
+            record["episode"],
+            np.asarray(record["theta"], dtype=float),
+            record["return"],
+            record["crashed"],
+            record.get("internals", {}),
+        )
 
     def log_episode(
         self,

@@ -24,7 +24,8 @@ __all__ = ["TuningStep", "tuning_loop"]
 class TuningStep(dict):
     """One pass of the loop: ``theta`` (the whole vector), ``free`` (what the tuner saw),
     ``return``, ``crashed``, ``outcome`` (what ``run`` returned), ``tuner_time`` (s spent
-    in ask and tell) and, after the tell, ``internals`` (the tuner's scalars)."""
+    in ask and tell) and, after the tell, ``internals`` (the tuner's finite scalars, as
+    plain floats: ready for a JSON record and TensorBoard)."""
 
 
 def tuning_loop(
@@ -35,6 +36,7 @@ def tuning_loop(
     full: Callable[[np.ndarray], np.ndarray] | None = None,
     before_tell: Callable[[TuningStep], None] | None = None,
     after_tell: Callable[[TuningStep], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> list[TuningStep]:
     """Run ``episodes`` passes of ask -> run -> tell.
 
@@ -47,15 +49,22 @@ def tuning_loop(
             :class:`~ampc_agent.tuners.box.TuningBox`'s ``full``: fixed entries put back).
         before_tell: Called with the step after the experiment, before the tell.
         after_tell: Called with the step after the tell (``internals`` filled in).
+        stop: Asked before each experiment; ``True`` ends the loop there (the passes
+            before it are complete, hooks included; see
+            :class:`~ampc_agent.tuning.shutdown.GracefulStop`).
 
     Returns:
-        The steps, in order.
+        The steps, in order (fewer than ``episodes`` if stopped).
     """
     steps = []
     for _ in range(episodes):
+        if stop is not None and stop():
+            break
         start = time.perf_counter()
         free = tuner.ask()
         asked = time.perf_counter() - start
+        if stop is not None and stop():  # asked while the tuner thought: nothing ran yet
+            break
         theta = full(free) if full is not None else free
         outcome = run(theta)
         step = TuningStep(
@@ -71,8 +80,16 @@ def tuning_loop(
         start = time.perf_counter()
         tuner.tell(free, step["return"], crashed=step["crashed"])
         step["tuner_time"] += time.perf_counter() - start
-        step["internals"] = tuner.internals()
+        step["internals"] = _finite_scalars(tuner.internals())
         if after_tell is not None:
             after_tell(step)
         steps.append(step)
     return steps
+
+
+def _finite_scalars(d: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and np.isfinite(v):
+            out[k] = float(v)
+    return out
