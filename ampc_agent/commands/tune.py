@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     owner = str(study_dir.resolve())
     study.check_identity(identity, IDENTITY_FLAGS)
     check_owner(run_dir, owner)
-    console = Console()
+    console = Console(soft_wrap=True)  # messages with paths stay on one line
 
     with folder_lock(study_dir, "study"):
         known = study.check_identity(identity, IDENTITY_FLAGS)  # again, now that we own it
@@ -196,7 +197,8 @@ def run(args: argparse.Namespace) -> int:
         todo = max(0, args.episodes - done)
         stop = GracefulStop(
             f"ampc tune: stopping after the episode in flight is recorded (again to stop "
-            f"now); rerun the same command to resume {study_dir}"
+            f"now); rerun the same command to resume {study_dir}",
+            notify=lambda text: tqdm.write(text, file=sys.stderr),
         )
         with stop, tqdm(total=todo, unit="ep", disable=todo == 0) as bar:
             bar.set_description(f"tuning ({args.tuner})")

@@ -31,6 +31,8 @@ class GracefulStop:
 
     Args:
         message: What the first signal prints (what happens next, how to stop now).
+        notify: Prints it (default: a line on stderr); a progress bar's ``write``
+            keeps the bar intact.
 
     Example:
         >>> with GracefulStop("stopping after this episode") as stop:
@@ -41,8 +43,9 @@ class GracefulStop:
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, notify: Callable[[str], None] | None = None) -> None:
         self.message = message
+        self.notify = notify or (lambda text: print(text, file=sys.stderr, flush=True))
         self.signum: int | None = None
         self._previous: dict[int, object] = {}
 
@@ -63,7 +66,7 @@ class GracefulStop:
         if self.signum is not None:
             raise KeyboardInterrupt
         self.signum = signum
-        print(self.message, file=sys.stderr, flush=True)
+        self.notify(self.message)
 
     def __enter__(self) -> GracefulStop:
         if threading.current_thread() is threading.main_thread():
