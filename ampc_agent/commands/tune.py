@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -121,14 +120,15 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from tqdm import tqdm
 
-    from ampc_agent.io import folder_lock
+    from ampc_agent.io import folder_lock, write_json
     from ampc_agent.systems import get_system
     from ampc_agent.tuners.box import TuningBox
     from ampc_agent.tuning.env import EpisodeTuningEnv
-    from ampc_agent.tuning.log import TuningLogger, check_owner
+    from ampc_agent.tuning.log import TuningLogger, check_owner, plot_returns
     from ampc_agent.tuning.loop import tuning_loop
     from ampc_agent.tuning.shutdown import GracefulStop
     from ampc_agent.tuning.study import TuningStudy
+    from ampc_agent.tuning.summary import print_tables, summarise
 
     # Everything the user gave is checked before anything is written.
     if args.episodes < 1:
@@ -224,99 +224,24 @@ def run(args: argparse.Namespace) -> int:
             tuning_loop(tuner, run_episode, todo, full=box.full, after_tell=record, stop=stop)
         logger.close()
         tuning.close()
-        result = _summarise(args, study_dir, name, instance, identity, records, tuner, spec, box)
+        result = {
+            **identity,
+            "instance": instance,
+            "instance_label": label,
+            **summarise(records, tuner, box, spec),
+        }
+        write_json(study_dir / "best_theta.json", result)
+        returns = np.array([r["return"] for r in records], dtype=float)
+        crashed = np.array([r["crashed"] for r in records], dtype=bool)
+        plot_returns(returns, crashed, study_dir / "returns.png", title=name)
         if stop.requested and len(records) < args.episodes:
             console.print(
                 f"interrupted: {study_dir} holds {len(records)} of {args.episodes} episodes; "
                 f"rerun the same command to resume"
             )
             return stop.exit_code
-    _print_tables(console, args, label, spec, box, records, result)
+    print_tables(
+        console, f"{args.system} on {label}: {args.tuner}, {len(records)} episodes", result
+    )
     console.print(f"study: {study_dir}  (best_theta.json, returns.png)   TensorBoard: {run_dir}")
     return 0
-
-
-def _summarise(
-    args: argparse.Namespace,
-    study_dir: Path,
-    name: str,
-    instance: Any,
-    identity: dict[str, Any],
-    records: list[dict[str, Any]],
-    tuner: Any,
-    spec: Any,
-    box: Any,
-) -> dict[str, Any]:
-    """Write best_theta.json and returns.png from the records and the tuner's best."""
-    from ampc_agent.io import write_json
-    from ampc_agent.tuning.log import plot_returns
-
-    returns = np.array([r["return"] for r in records], dtype=float)
-    crashed = np.array([r["crashed"] for r in records], dtype=bool)
-    spec_names = list(spec.names)
-    if crashed.all():  # the tuner recommends no crashed theta
-        best_theta, best_value = None, None
-    else:
-        best_free, best_value = tuner.best()
-        best_theta = box.full(best_free).tolist()
-    result = {
-        "system": args.system,
-        "instance": instance,
-        "instance_label": identity["instance"],
-        "tuner": args.tuner,
-        "seed": args.seed,
-        "episode_seed": args.episode_seed,
-        "policy": identity["policy"],
-        "episodes": len(records),
-        "nominal_return": records[0]["return"],
-        "nominal_crashed": records[0]["crashed"],
-        "best_return": best_value,
-        "crashes": int(crashed.sum()),
-        "theta_names": spec_names,
-        "theta_nominal": list(spec.nominal),
-        "theta_best": best_theta,
-        "theta_tuned": [n for n, f in zip(spec_names, box.free, strict=True) if f],
-        "tuning_lower": identity["tuning_lower"],
-        "tuning_upper": identity["tuning_upper"],
-    }
-    write_json(study_dir / "best_theta.json", result)
-    plot_returns(returns, crashed, study_dir / "returns.png", title=name)
-    return result
-
-
-def _print_tables(
-    console: Any,
-    args: argparse.Namespace,
-    label: str,
-    spec: Any,
-    box: Any,
-    records: list[dict[str, Any]],
-    result: dict[str, Any],
-) -> None:
-    from rich.table import Table
-
-    nominal, best = records[0], result["best_return"]
-    table = Table(title=f"{args.system} on {label}: {args.tuner}, {len(records)} episodes")
-    table.add_column("")
-    table.add_column("value", justify="right")
-    table.add_row("nominal AMPC return", _fmt(nominal["return"], nominal["crashed"]))
-    if best is None:
-        table.add_row("best tuned return", "none (every episode crashed)")
-    else:
-        table.add_row("best tuned return", f"{best:.2f}")
-        table.add_row("improvement", f"{best - nominal['return']:+.2f}")
-    table.add_row("crashed episodes", f"{result['crashes']} of {len(records)}")
-    console.print(table)
-    theta_table = Table(title="theta")
-    for col in ("parameter", "nominal", "tuned", "tuning range"):
-        theta_table.add_column(col, justify="right" if col != "parameter" else "left")
-    tuned = result["theta_best"] or [math.nan] * len(spec.names)
-    rows = zip(spec.names, spec.nominal, tuned, spec.tuning_lower, spec.tuning_upper, strict=True)
-    for n, t0, t, lo, hi in rows:
-        span = f"[{lo:.4g}, {hi:.4g}]" if hi > lo else "fixed"
-        theta_table.add_row(n, f"{t0:.4g}", f"{t:.4g}", span)
-    console.print(theta_table)
-
-
-def _fmt(value: float, crashed: bool) -> str:
-    return f"{value:.2f}" + (" (crashed)" if crashed else "") if math.isfinite(value) else "n/a"
