@@ -9,12 +9,15 @@
 A sweep runs every trial (system x tuner x instance x seed x budget) that has no
 finished record in the results folder, on local worker processes or, with
 ``--ray-address``, on Ray; rerunning the same command resumes a killed sweep.
-Flags override the YAML file.
+Flags override the YAML file. The whole configuration is checked before the first
+trial runs; one sweep at a time holds a results folder; Ctrl-C or SIGTERM stop it
+once the running trials are recorded (exit 130 / 143).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +31,12 @@ def _option(text: str) -> tuple[str, str, Any]:
     method, dot, name = key.partition(".")
     if not (sep and dot and method and name):
         raise argparse.ArgumentTypeError(f"expected TUNER.KEY=VALUE, got {text!r}")
-    return method, name, yaml.safe_load(value)
+    try:
+        return method, name, yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise argparse.ArgumentTypeError(
+            f"the value of {key} is not valid YAML: {value!r}"
+        ) from None
 
 
 def _sweep_parser(sub: argparse._SubParsersAction) -> None:
@@ -74,9 +82,17 @@ def _sweep_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def sweep(args: argparse.Namespace) -> int:
+    from ampc_agent.io import folder_lock
+    from ampc_agent.tuning.shutdown import GracefulStop
     from benchmarks.report import write_report, write_tensorboard
     from benchmarks.sweep import ResultStore, code_versions, load_sweep_config, run_sweep
+    from benchmarks.sweep.config import METHODS
+    from benchmarks.sweep.validate import check_trials
 
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if args.random_instances is not None and args.random_instances < 1:
+        raise ValueError(f"--random-instances must be >= 1, got {args.random_instances}")
     instances = list(args.instances or [])
     if args.random_instances:
         instances += [f"random-{k}" for k in range(args.random_instances)]
@@ -91,45 +107,94 @@ def sweep(args: argparse.Namespace) -> int:
     }
     config = load_sweep_config(args.config, overrides)
     for method, key, value in args.option:
+        if method not in METHODS:
+            raise ValueError(f"--option {method}.{key}: unknown tuner {method!r}")
         config.options.setdefault(method, {})[key] = value
     trials = config.trials()
+    check_trials(trials)  # a typo fails now, not minutes into the sweep
     store = ResultStore(args.results)
-    status = store.status()
     if args.dry_run:
+        status = store.status()
         for t in trials:
             print(f"{status.get(t.trial_id, 'pending'):8s} {t.name}")
         return 0
     where = f"Ray ({args.ray_address})" if args.ray_address else f"{args.workers} local processes"
-    print(f"{len(trials)} trials into {args.results} on {where}")
-    summary = run_sweep(trials, store, args.workers, args.ray_address, code_versions())
-    print(
-        f"done: {summary.done} run now, {summary.skipped} already done, "
-        f"{len(summary.errors)} failed"
-    )
-    for line in summary.errors:
-        print(f"  failed: {line}")
-    if not args.no_report:
-        print(f"report: {write_report(args.results)}")
-        print(f"TensorBoard logs: {write_tensorboard(args.results)}")
+    with folder_lock(args.results, "results folder"):
+        print(f"{len(trials)} trials into {args.results} on {where}", flush=True)
+        stop = GracefulStop(
+            "ampc-bench sweep: stopping once the running trials are recorded (again to stop now)"
+        )
+        with stop:
+            summary = run_sweep(
+                trials, store, args.workers, args.ray_address, code_versions(), stop=stop
+            )
+        print(
+            f"done: {summary.done} run now, {summary.skipped} already done, "
+            f"{len(summary.errors)} failed"
+        )
+        for line in summary.errors:
+            print(f"  failed: {line}")
+        if stop.requested and summary.not_run:
+            print(
+                f"stopped: {summary.not_run} trials not run; rerun the same command to "
+                f"resume the sweep in {args.results}"
+            )
+            return stop.exit_code
+        if not args.no_report:
+            print(f"report: {write_report(args.results)}")
+            print(f"TensorBoard logs: {write_tensorboard(args.results)}")
     return 1 if summary.errors else 0
 
 
 def report(args: argparse.Namespace) -> int:
     from benchmarks.report import write_report
 
+    if not Path(args.results).is_dir():
+        raise ValueError(f"results folder {args.results} does not exist")
+    if any(b < 1 for b in args.budgets):
+        raise ValueError(f"--budgets must be >= 1, got {args.budgets}")
     print(write_report(args.results, args.out, args.budgets))
     return 0
 
 
 def tensorboard(args: argparse.Namespace) -> int:
+    from ampc_agent.tuning.shutdown import child_preexec
     from benchmarks.report import write_tensorboard
 
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be in 1..65535, got {args.port}")
+    if not Path(args.results).is_dir():
+        raise ValueError(f"results folder {args.results} does not exist")
     logdir = write_tensorboard(args.results)
     host = args.host or "127.0.0.1"  # never expose the logs unless asked to
     cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir)]
     cmd += ["--host", host, "--port", str(args.port)]
-    print(f"TensorBoard on http://{host}:{args.port} (Ctrl-C to stop)")
-    return subprocess.call(cmd)
+    print(f"TensorBoard on http://{host}:{args.port} (Ctrl-C to stop)", flush=True)
+    # TensorBoard ends with this process: on SIGTERM or Ctrl-C it is stopped, and the
+    # kernel kills it if this process dies without a word (SIGKILL).
+    server = subprocess.Popen(cmd, preexec_fn=child_preexec())
+    received: list[int] = []
+
+    def stop_server(signum: int, _frame: Any) -> None:
+        received.append(signum)
+        server.terminate()
+
+    previous = {s: signal.signal(s, stop_server) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            code = server.wait(timeout=None)
+        except BaseException:
+            server.kill()
+            raise
+        if received:
+            return 128 + received[0]
+        return code
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if server.poll() is None:
+            server.kill()
+            server.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,7 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=6006)
     p.add_argument("--host", help="bind address (default 127.0.0.1)")
     args = parser.parse_args(argv)
-    return {"sweep": sweep, "report": report, "tensorboard": tensorboard}[args.command](args)
+    from ampc_agent.cli import run_guarded
+
+    command = {"sweep": sweep, "report": report, "tensorboard": tensorboard}[args.command]
+    hint = "rerun the same command to resume the sweep" if args.command == "sweep" else ""
+    return run_guarded(f"ampc-bench {args.command}", lambda: command(args), hint)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,6 @@ def tuning_loop(
 def _finite_scalars(d: dict[str, Any]) -> dict[str, float]:
     out = {}
     for k, v in d.items():
-        if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and np.isfinite(v):
+        if isinstance(v, (int, float, np.number)) and np.isfinite(v):
             out[k] = float(v)
     return out

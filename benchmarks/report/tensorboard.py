@@ -5,12 +5,18 @@ Each run holds the per-episode scalars of :class:`ampc_agent.tuning.log.TuningLo
 (system, tuner, instance, seed, budget as hyperparameters; best-so-far return and
 normalised score at the report's budgets, crash rate as metrics), so trials can be
 filtered and compared in the HParams tab. The logs are rebuilt from scratch from the
-records every time, so a resumed sweep never duplicates events.
+records every time, so a resumed sweep never duplicates events. They are written into
+a new folder that then replaces the old one, so two writers (a sweep ending while
+``ampc-bench tensorboard`` starts) never mix their files, and a TensorBoard reading the
+folder sees the old logs or the new ones.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,15 +49,33 @@ def write_tensorboard(
     Returns:
         The TensorBoard log folder.
     """
+    records = ResultStore(results).records("done")  # names checked: they become folders
+    final = Path(logdir or Path(results) / "tensorboard")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    logdir = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
+    try:
+        os.chmod(logdir, 0o755)  # mkdtemp's folder is private; logs are for everyone
+        _write_runs(records, logdir, budgets)
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        for _ in range(3):  # another writer may swap its folder in between: swap again
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(final, old)
+            try:
+                os.replace(logdir, final)
+                break
+            except OSError:
+                continue
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(logdir, ignore_errors=True)  # gone if swapped in
+    return final
+
+
+def _write_runs(records: list[dict[str, Any]], logdir: Path, budgets: Sequence[int]) -> None:
     from torch.utils.tensorboard.summary import hparams
 
     from ampc_agent.tuning.log import TuningLogger
 
-    records = ResultStore(results).records("done")
-    logdir = Path(logdir or Path(results) / "tensorboard")
-    if logdir.exists():
-        shutil.rmtree(logdir)
-    logdir.mkdir(parents=True)
     baselines = Baselines(records)
     domains: dict[str, list[Any]] = {}
     for r in records:
@@ -59,15 +83,7 @@ def write_tensorboard(
             if isinstance(v, str) and v not in domains.setdefault(k, []):
                 domains[k].append(v)
     for r in records:
-        logger = TuningLogger(logdir / r["name"], r["theta_names"])
-        for e in r["episodes"]:
-            logger.log_episode(
-                e["episode"],
-                np.asarray(e["theta"]),
-                e["return"],
-                e["crashed"],
-                e.get("internals", {}),
-            )
+        logger = TuningLogger(logdir / r["name"], r["theta_names"], history=r["episodes"])
         length = max(len(r["episodes"]), r["config"]["budget"])
         curve = best_so_far(r["episodes"], length)
         key = instance_key(r)
@@ -87,4 +103,3 @@ def write_tensorboard(
         for k, v in metrics.items():
             logger.writer.add_scalar(k, v)
         logger.close()
-    return logdir

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ampc_agent.io import check_name
 from ampc_agent.systems import systems_with
 from ampc_agent.tuners.factory import TUNERS as _TUNER_CLASSES
 from benchmarks.sweep.systems import get_system
@@ -79,18 +80,22 @@ class TrialConfig:
 
     def __post_init__(self) -> None:
         get_system(self.system)
-        if self.tuner not in METHODS:
+        if not isinstance(self.tuner, str) or self.tuner not in METHODS:
             raise ValueError(f"unknown tuner {self.tuner!r}; valid: {list(METHODS)}")
-        if not isinstance(self.seed, int) or self.seed < 0:
+        if not _whole(self.seed) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not isinstance(self.budget, int) or self.budget < 1:
+        if not _whole(self.budget) or self.budget < 1:
             raise ValueError(f"budget must be a positive integer, got {self.budget!r}")
         if self.episode_seed not in ("fixed", "fresh"):
             raise ValueError(f"episode_seed must be 'fixed' or 'fresh', got {self.episode_seed!r}")
         if self.bounds not in ("tuning", "theta"):
             raise ValueError(f"bounds must be 'tuning' or 'theta', got {self.bounds!r}")
-        if not isinstance(self.instance, (str, Mapping)):
+        if isinstance(self.instance, str):
+            check_name(self.instance, "instance")  # it becomes part of the record's file name
+        elif not isinstance(self.instance, Mapping):
             raise ValueError(f"instance must be a name or a dict, got {self.instance!r}")
+        if not isinstance(self.options, Mapping):
+            raise ValueError(f"options of {self.tuner!r} must be a mapping, got {self.options!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (the ``config`` of a record)."""
@@ -133,19 +138,38 @@ def resolve_instance(params_cls: type, instance: str | Mapping[str, float], seed
 
 
 def parse_seeds(spec: int | str | Sequence[int]) -> list[int]:
-    """Seeds from ``5`` or ``"5"`` (0..4), ``"3-7"`` (3..7 inclusive), ``"0,2,9"`` or a list."""
-    if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
-        return list(range(int(spec)))
-    if isinstance(spec, str):
-        seeds: list[int] = []
+    """Seeds from ``5`` or ``"5"`` (0..4), ``"3-7"`` (3..7 inclusive), ``"0,2,9"`` or a list.
+
+    Raises:
+        ValueError: anything else, or no seed at all (the message quotes ``spec``).
+    """
+    bad = ValueError(
+        f"seeds must be a count (5), a range (0-19), a list (0,3,7) or a YAML list of "
+        f"non-negative integers, got {spec!r}"
+    )
+    seeds: list[int] = []
+    if _whole(spec):
+        seeds = list(range(int(spec)))
+    elif isinstance(spec, str) and spec.strip().isdigit():
+        seeds = list(range(int(spec)))
+    elif isinstance(spec, str):
         for part in spec.replace(" ", "").split(","):
-            if "-" in part:
-                lo, hi = (int(v) for v in part.split("-", 1))
-                seeds.extend(range(lo, hi + 1))
-            elif part:
-                seeds.append(int(part))
-        return seeds
-    return [int(s) for s in spec]
+            lo, dash, hi = part.partition("-")
+            if not lo.isdigit() or (dash and not hi.isdigit()) or (dash and int(hi) < int(lo)):
+                raise bad
+            seeds.extend(range(int(lo), int(hi) + 1) if dash else [int(lo)])
+    elif isinstance(spec, Sequence) and all(_whole(s) and s >= 0 for s in spec):
+        seeds = [int(s) for s in spec]
+    else:
+        raise bad
+    if not seeds:
+        raise bad
+    return seeds
+
+
+def _whole(value: Any) -> bool:
+    """An integer, and not a bool (YAML reads ``yes`` as ``True``)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass
@@ -195,12 +219,24 @@ def load_sweep_config(path: str | Path | None, overrides: Mapping[str, Any]) -> 
 
     data: dict[str, Any] = {}
     if path is not None:
-        data = yaml.safe_load(Path(path).read_text()) or {}
+        try:
+            text = Path(path).read_text()
+        except FileNotFoundError:
+            raise ValueError(f"config file {path} does not exist") from None
+        except OSError as err:
+            raise ValueError(f"cannot read config file {path}: {err.strerror}") from None
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(err, "problem", None) or type(err).__name__
+            raise ValueError(f"{path} is not valid YAML ({problem}{where})") from None
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a mapping at the top level")
     data.update({k: v for k, v in overrides.items() if v is not None})
     known = set(SweepConfig.__dataclass_fields__)
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(data) - known, key=str)
     if unknown:
         raise ValueError(f"unknown sweep keys {unknown}; valid: {sorted(known)}")
     if "seeds" in data:
@@ -208,8 +244,14 @@ def load_sweep_config(path: str | Path | None, overrides: Mapping[str, Any]) -> 
     for key in ("systems", "tuners", "instances", "budgets"):
         if key in data and isinstance(data[key], (str, int, dict)):
             data[key] = [data[key]]
-    if "budgets" in data:
-        data["budgets"] = [int(b) for b in data["budgets"]]
+        if key in data and (not isinstance(data[key], list) or not data[key]):
+            raise ValueError(f"{key} must be a non-empty list, got {data[key]!r}")
+    options = data.get("options", {})
+    if not isinstance(options, dict) or not all(isinstance(v, dict) for v in options.values()):
+        raise ValueError(f"options must map a tuner to its options, got {options!r}")
+    unknown = sorted(set(options) - set(METHODS), key=str)
+    if unknown:
+        raise ValueError(f"options for unknown tuner(s) {unknown}; valid: {list(METHODS)}")
     return SweepConfig(**data)
 
 

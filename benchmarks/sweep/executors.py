@@ -4,12 +4,16 @@ Both executors call the same :func:`benchmarks.sweep.runner.run_trial` on a plai
 and hand each finished record back to this (driver) process, which writes it
 atomically into the results folder: workers never touch the folder, so a Ray
 cluster needs no shared file system, and a killed sweep loses only unfinished trials.
+
+Asked to stop (``stop()`` turns true: Ctrl-C or SIGTERM in the driver), the local
+executor starts no new trial and records the running ones as they finish; Ray tasks
+are cancelled. Local workers die with the driver, even when it is SIGKILLed.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +32,11 @@ class SweepSummary:
     done: int = 0
     errors: list[str] = field(default_factory=list)
 
+    @property
+    def not_run(self) -> int:
+        """Trials without a record from this call (stopped before they ran)."""
+        return self.total - self.skipped - self.done - len(self.errors)
+
 
 def run_sweep(
     trials: Sequence[TrialConfig],
@@ -36,6 +45,7 @@ def run_sweep(
     ray_address: str | None = None,
     versions: dict[str, Any] | None = None,
     progress: bool = True,
+    stop: Callable[[], bool] | None = None,
 ) -> SweepSummary:
     """Run every trial that has no ``"done"`` record in ``store``.
 
@@ -48,6 +58,8 @@ def run_sweep(
             instance; anything else: ``ray.init(address=...)`` of a running cluster.
         versions: Added to every record (code and library versions).
         progress: Show a progress bar over trials.
+        stop: Polled while trials run; once true, no new trial starts (see the module
+            docstring) and the call returns what was recorded.
     """
     from tqdm import tqdm
 
@@ -62,7 +74,7 @@ def run_sweep(
     with tqdm(
         total=len(trials), initial=summary.skipped, unit="trial", disable=not progress
     ) as bar:
-        for record in run(configs, workers, ray_address):
+        for record in run(configs, workers, ray_address, stop or (lambda: False)):
             if versions:
                 record["versions"] = versions
             store.write(record)
@@ -77,11 +89,12 @@ def run_sweep(
 
 
 def _local_results(
-    configs: list[dict[str, Any]], workers: int, _address: str | None
+    configs: list[dict[str, Any]], workers: int, _address: str | None, stop: Callable[[], bool]
 ) -> Iterator[dict[str, Any]]:
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    from ampc_agent.tuning.shutdown import die_with_parent
     from benchmarks.sweep.runner import error_record, run_trial
 
     # Each trial runs on one core (torch threads set to 1 in run_trial); BLAS and
@@ -89,23 +102,40 @@ def _local_results(
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(run_trial, c): c for c in configs}
-        try:
-            for future in as_completed(futures):
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    )
+    futures = {pool.submit(run_trial, c): c for c in configs}
+    pending = set(futures)
+    try:
+        while pending:
+            # A timeout, so that a stop is seen while trials run, not after the next one.
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            if stop():
+                for f in pending:
+                    f.cancel()  # queued trials never start; running ones finish
+            for future in done:
+                if future.cancelled():
+                    continue
                 try:
                     yield future.result()
                 except Exception as exc:  # the worker process died (BrokenProcessPool)
                     yield error_record(futures[future], exc)
-        except BaseException:
-            # Killed or interrupted: drop queued trials, let running ones be lost.
-            for f in futures:
-                f.cancel()
-            raise
+    except BaseException:
+        # Interrupted for good (a second Ctrl-C, an error in the driver): the running
+        # trials are lost, not waited for; their workers end now.
+        pool.shutdown(wait=False, cancel_futures=True)
+        for child in multiprocessing.active_children():
+            child.kill()
+        raise
+    pool.shutdown(wait=True)
 
 
 def _ray_results(
-    configs: list[dict[str, Any]], workers: int, address: str | None
+    configs: list[dict[str, Any]], workers: int, address: str | None, stop: Callable[[], bool]
 ) -> Iterator[dict[str, Any]]:
     from ampc_agent.ray_cluster import ray_cluster
     from benchmarks.sweep.runner import error_record, run_trial
@@ -115,8 +145,13 @@ def _ray_results(
         refs = {remote.remote(c): c for c in configs}
         pending = list(refs)
         while pending:
-            ready, pending = ray.wait(pending, num_returns=1)
-            try:
-                yield ray.get(ready[0])
-            except Exception as exc:  # the Ray worker died or the task was lost
-                yield error_record(refs[ready[0]], exc)
+            ready, pending = ray.wait(pending, num_returns=1, timeout=0.2)
+            if stop():
+                for ref in pending:  # Ray cannot tell queued from running: both go
+                    ray.cancel(ref)
+                pending = []
+            for ref in ready:
+                try:
+                    yield ray.get(ref)
+                except Exception as exc:  # the Ray worker died or the task was lost
+                    yield error_record(refs[ref], exc)

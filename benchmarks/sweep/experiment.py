@@ -10,7 +10,14 @@ import numpy as np
 from benchmarks.sweep.config import TrialConfig, resolve_instance
 from benchmarks.sweep.systems import get_system
 
-__all__ = ["Experiment", "physical_theta"]
+__all__ = ["Experiment", "physical_theta", "tuning_spec"]
+
+
+def tuning_spec(policy: Any, bounds: str) -> Any:
+    """The policy's theta spec with the box a trial searches (``TrialConfig.bounds``):
+    its own tuning box (``"tuning"``) or the whole range of theta (``"theta"``)."""
+    spec = policy.theta_spec
+    return spec.with_tuning_bounds(spec.lower, spec.upper) if bounds == "theta" else spec
 
 
 def physical_theta(theta_names: tuple[str, ...], params: dict[str, float]) -> dict[int, float]:
@@ -52,15 +59,15 @@ class Experiment:
         system = get_system(trial.system)
         params = resolve_instance(system.spec.params_cls, trial.instance, trial.seed)
         self.policy = system.make_policy()
-        whole = trial.bounds == "theta"
+        box = tuning_spec(self.policy, trial.bounds)
         self.env = EpisodeTuningEnv(
             system.env_id,
             self.policy,
             instance=params,
             episode_seed=trial.episode_seed,
             seed=trial.seed,
-            lower=self.policy.theta_lower if whole else None,
-            upper=self.policy.theta_upper if whole else None,
+            lower=box.tuning_lower,
+            upper=box.tuning_upper,
         )
         self.params: dict[str, float] = dict(self.env.system)
         spec = self.env.theta_spec  # bounds flow one way: policy -> tuning env -> box

@@ -15,8 +15,6 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from ampc_agent.tuning.loop import tuning_loop
 from benchmarks.sweep.config import TUNERS, TrialConfig
 from benchmarks.sweep.experiment import Experiment
@@ -35,7 +33,7 @@ def run_tuner(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
 
     def annotate(step: dict[str, Any]) -> None:
         step["outcome"]["tuner_time"] = step["tuner_time"]
-        step["outcome"]["internals"] = _scalars(step["internals"])
+        step["outcome"]["internals"] = step["internals"]  # finite floats (tuning_loop)
 
     tuning_loop(tuner, exp.run, trial.budget, full=exp.full_theta, after_tell=annotate)
     if all(e["crashed"] for e in exp.episodes):
@@ -129,14 +127,6 @@ def _one_thread() -> None:
         torch.set_num_threads(1)
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
-
-
-def _scalars(d: dict[str, Any]) -> dict[str, float]:
-    out = {}
-    for k, v in d.items():
-        if np.isscalar(v) and isinstance(v, (int, float, np.number)) and np.isfinite(v):
-            out[k] = float(v)
-    return out
 
 
 def _now() -> str:

@@ -12,7 +12,12 @@ Every record is written atomically (temporary file + rename, see
 :func:`ampc_agent.io.atomic_write_bytes`) by the process that drives the sweep, so a
 killed sweep leaves whole records or none, and a rerun skips every trial whose record
 says ``"status": "done"``. Trials that raised are stored with ``"status": "error"``
-and are run again by a rerun (their record is then replaced).
+and are run again by a rerun (their record is then replaced). One sweep at a time
+writes a results folder: the sweep holds its lock (:func:`ampc_agent.io.folder_lock`).
+
+Names become file names only when they are safe (:func:`ampc_agent.io.check_name`):
+a record's name, system, tuner and instance label are checked when it is written and
+when it is read, from ``trials/`` or from an archive.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from ampc_agent.io import atomic_write_bytes
+from ampc_agent.io import atomic_write_bytes, check_name
 
 __all__ = ["ResultStore", "TIMING_KEYS", "code_versions", "without_timing"]
 
@@ -45,7 +50,7 @@ class ResultStore:
 
     def path(self, name: str) -> Path:
         """File of the trial named ``name`` (see :attr:`TrialConfig.name`)."""
-        return self.trials_dir / f"{name}.json"
+        return self.trials_dir / f"{check_name(name, 'trial name')}.json"
 
     def write(self, record: dict[str, Any]) -> Path:
         """Write one record atomically (replacing an earlier record of the same trial)."""
@@ -60,19 +65,24 @@ class ResultStore:
         Also reads ``trials.tar.gz`` (an archive of ``trials/``, as committed for the
         headline result); a file in ``trials/`` wins over the archived one.
         """
-        texts: dict[str, str] = {}
+        texts: dict[str, tuple[str, str]] = {}
         archive = self.root / "trials.tar.gz"
         if archive.is_file():
-            with tarfile.open(archive, "r:gz") as tar:
-                for member in tar.getmembers():
-                    if member.isfile() and member.name.endswith(".json"):
-                        texts[Path(member.name).name] = tar.extractfile(member).read().decode()
+            try:
+                with tarfile.open(archive, "r:gz") as tar:
+                    for member in tar.getmembers():
+                        if member.isfile() and member.name.endswith(".json"):
+                            text = tar.extractfile(member).read().decode()
+                            texts[Path(member.name).name] = (f"{archive}:{member.name}", text)
+            except (tarfile.TarError, OSError, EOFError) as err:
+                raise ValueError(f"{archive} is not a readable archive ({err})") from None
         if self.trials_dir.is_dir():
             for path in self.trials_dir.glob("*.json"):
-                texts[path.name] = path.read_text()
+                texts[path.name] = (str(path), path.read_text())
         out = []
         for name in sorted(texts):
-            record = json.loads(texts[name])
+            where, text = texts[name]
+            record = _checked(where, text)
             if status is None or record.get("status") == status:
                 out.append(record)
         return out
@@ -80,6 +90,26 @@ class ResultStore:
     def status(self) -> dict[str, str]:
         """``{trial id: status}`` of every stored record."""
         return {r["trial_id"]: r["status"] for r in self.records(status=None)}
+
+
+def _checked(where: str, text: str) -> dict[str, Any]:
+    """A record read from ``where``, whose names are safe as file names."""
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{where} is not valid JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+        raise ValueError(f"{where} is not a trial record")
+    config = record["config"]
+    try:
+        check_name(record.get("name"), "name")
+        check_name(config.get("system"), "system")
+        check_name(config.get("tuner"), "tuner")
+        if not isinstance(config.get("instance"), dict):
+            check_name(config.get("instance"), "instance")
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+    return record
 
 
 def without_timing(record: dict[str, Any]) -> dict[str, Any]:
