@@ -8,7 +8,7 @@ import numpy as np
 
 from ampc_agent.policy import AMPCPolicy
 
-__all__ = ["change_accuracy", "change_fit", "heldout_accuracy"]
+__all__ = ["change_accuracy", "change_fit", "heldout_accuracy", "loo_linear_predictions"]
 
 
 def change_fit(predicted: np.ndarray, actual: np.ndarray) -> dict[str, float]:
@@ -29,6 +29,33 @@ def change_fit(predicted: np.ndarray, actual: np.ndarray) -> dict[str, float]:
     return {"slope": slope, "r2": r2, "n": int(len(act))}
 
 
+def loo_linear_predictions(d: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Leave-one-out predictions of the least-squares linear map ``y ~ d`` (no intercept).
+
+    The prediction for each row comes from the fit on all the other rows (closed form
+    through the hat matrix: ``y_i - e_i / (1 - h_ii)``): what a linear map fitted on
+    these changes predicts for a change it has not seen, the fair ceiling of a
+    first-order adaptation. Rows with a non-finite ``y`` are ignored (NaN out).
+
+    Args:
+        d: ``(k, p)`` parameter changes.
+        y: ``(k, m)`` changes of the output.
+    """
+    d, y = np.asarray(d, float), np.asarray(y, float)
+    out = np.full_like(y, np.nan)
+    ok = np.all(np.isfinite(y), axis=1)
+    if ok.sum() <= d.shape[1] + 1:
+        return out
+    dk, yk = d[ok], y[ok]
+    pinv = np.linalg.pinv(dk)
+    hat = np.einsum("ij,ji->i", dk, pinv)
+    residual = yk - dk @ (pinv @ yk)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[ok] = yk - residual / (1.0 - hat)[:, None]
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
 def change_accuracy(
     policy: AMPCPolicy,
     x: np.ndarray,
@@ -43,9 +70,10 @@ def change_accuracy(
     For each state and stored change ``d_k`` of theta, compares ``clip(u + J d_k) - u``
     (``u``: the MPC's nominal action, so that the error of ``pi`` does not enter) with
     the re-solved change ``u*(theta_nom + d_k) - u*(theta_nom)``, for ``J`` = the
-    network (``network``), the exact sensitivities (``kkt``: the Taylor step) and the
-    per-state least-squares secant (``ceiling``: the best any linear map of ``d`` does
-    at that state on these changes).
+    network (``network``), the exact sensitivities (``kkt``: the Taylor step), and the
+    ceiling: at each state, the least-squares linear map of the other changes of that
+    state predicting the left-out one (:func:`loo_linear_predictions`), what the best
+    state-wise linear adaptation reaches on changes it was not fitted on.
 
     Returns:
         ``{name: change_fit(...)}`` for the three, and ``share_of_ceiling``, the
@@ -57,10 +85,15 @@ def change_accuracy(
         moved = u[:, None, :] + np.einsum("nip,nkp->nki", jac, secant_dtheta)
         return np.clip(moved, lo, hi) - u[:, None, :]
 
+    ceiling = np.stack(
+        [loo_linear_predictions(d, c) for d, c in zip(secant_dtheta, secant_du, strict=True)]
+    )
+    ceiling = np.clip(u[:, None, :] + ceiling, lo, hi) - u[:, None, :]
     out = {
         "network": change_fit(step(policy.jacobian(x)), secant_du),
         "kkt": change_fit(step(du_dtheta), secant_du),
-        "ceiling": change_fit(step(np.nan_to_num(du_secant)), secant_du),
+        "secant_in_sample": change_fit(step(np.nan_to_num(du_secant)), secant_du),
+        "ceiling": change_fit(ceiling, secant_du),
     }
     ceiling = out["ceiling"]["r2"]
     out["share_of_ceiling"] = float(out["network"]["r2"] / ceiling) if ceiling > 0 else None

@@ -171,3 +171,21 @@ def test_evaluation_report_of_the_shipped_ampc_beside_the_real_mpc(tmp_path) -> 
     assert "| AMPC |" in text and "Recommended tuning range" in text
     assert "Closed loop at the true theta" in text
     assert paths["png"].stat().st_size > 10_000
+
+
+def test_leave_one_out_predictions_equal_refits_without_the_row() -> None:
+    from ampc_agent.evaluation.accuracy import loo_linear_predictions
+
+    rng = np.random.default_rng(0)
+    d = rng.normal(size=(12, 3))
+    y = d @ rng.normal(size=(3, 2))
+    np.testing.assert_allclose(loo_linear_predictions(d, y), y, atol=1e-12)  # exactly linear
+    noisy = y + 0.1 * rng.normal(size=y.shape)
+    noisy[4] = np.nan  # a failed re-solve: ignored, NaN out
+    loo = loo_linear_predictions(d, noisy)
+    keep = [i for i in range(12) if i != 4]
+    for i in keep:
+        others = [j for j in keep if j != i]
+        fit, *_ = np.linalg.lstsq(d[others], noisy[others], rcond=None)
+        np.testing.assert_allclose(loo[i], d[i] @ fit, atol=1e-12)
+    assert np.all(np.isnan(loo[4]))
