@@ -169,11 +169,12 @@ def run(args: argparse.Namespace) -> int:
     study.check_identity(identity, IDENTITY_FLAGS)
     check_owner(run_dir, owner)
     console = Console(soft_wrap=True)  # messages with paths stay on one line
-
     with folder_lock(study_dir, "study"):
         known = study.check_identity(identity, IDENTITY_FLAGS)  # again, now that we own it
         records = study.load_records(spec.dim, tuning.seed_for)
         if not known:
+            if records:  # the records were checked against these options just above
+                console.print(f"{study_dir}: no study.json (an older study): adopting it")
             study.write_identity({**identity, "instance_params": tuning.system})
         tuner, note = study.open_tuner(
             lambda **kw: box.make_tuner(args.tuner, seed=args.seed, **kw), records, box.free
@@ -224,6 +225,9 @@ def run(args: argparse.Namespace) -> int:
             tuning_loop(tuner, run_episode, todo, full=box.full, after_tell=record, stop=stop)
         logger.close()
         tuning.close()
+        if not records:  # stopped before the first episode ran
+            console.print(f"interrupted: {study_dir} holds no episode yet")
+            return stop.exit_code
         result = {
             **identity,
             "instance": instance,

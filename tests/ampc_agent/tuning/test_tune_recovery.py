@@ -275,3 +275,19 @@ def test_another_policy_or_episode_seed_mode_gets_its_own_default_study(
         "cartpole-random-hardware-like-seed0-fresh",
         f"cartpole-random-hardware-like-seed0-policy{fingerprint}",
     ]
+
+
+def test_a_study_without_identity_is_adopted_only_if_its_records_fit_the_options(tmp_path, capsys):
+    assert main(argv(tmp_path, "study", 2)) == 0
+    (tmp_path / "study" / "study.json").unlink()  # as an older ampc tune left it
+    capsys.readouterr()
+    assert main(argv(tmp_path, "study", 3, "--episode-seed", "fresh")) == 2
+    assert capsys.readouterr().err == (
+        f"ampc tune: error: {tmp_path / 'study' / 'episodes.json'}: episode 1 ran with episode "
+        "seed 0, but this study's options give 1\n"
+    )
+    assert main(argv(tmp_path, "study", 3)) == 0
+    assert f"{tmp_path / 'study'}: no study.json (an older study): adopting it" in (
+        capsys.readouterr().out
+    )
+    assert json.loads((tmp_path / "study" / "study.json").read_text())["episode_seed"] == "fixed"
