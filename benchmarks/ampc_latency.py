@@ -64,11 +64,12 @@ def mpc_states(system, mpc, episodes: int, seed: int) -> tuple[np.ndarray, np.nd
     from ampc_envs.core.episode import run_episode
 
     env = system.make_env(params="nominal", randomize=False)
-    ctrl = MPCController(mpc)
+    ctrl = system.controller(MPCController(mpc))
     states, times = [], []
     for i in range(episodes):
         ep = run_episode(env, ctrl, seed=seed + i)
-        states.append(ep["observations"][:-1])
+        interface = system.make_interface()
+        states.append([interface.state(o) for o in ep["observations"][:-1]])
         times.append(ep["step_seconds"][1:])  # the first step of an episode is cold
     env.close()
     return np.concatenate(states), np.concatenate(times)

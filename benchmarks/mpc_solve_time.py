@@ -43,7 +43,7 @@ def closed_loop(system, mpc, seed: int) -> dict:
 
     env = system.make_env()
     controller = MPCController(mpc, keep_solutions=True)
-    ep = run_episode(env, controller, seed=seed, record_states=True)
+    ep = run_episode(env, system.controller(controller), seed=seed, record_states=True)
     dt = float(env.unwrapped.dt)
     env.close()
     iters = [s.sqp_iter for s in controller.solutions[1:] if s is not None]
@@ -55,7 +55,7 @@ def closed_loop(system, mpc, seed: int) -> dict:
         "failed_calls": controller.failures,
         "warm_times": ep["step_seconds"][1:].tolist(),  # the first call has no warm start
         "warm_iters": iters,
-        "states": ep["observations"][:-1, : mpc.nx],
+        "states": np.array([system.make_interface().state(o) for o in ep["observations"][:-1]]),
     }
 
 

@@ -149,9 +149,10 @@ def _closed_loop_episode(
         params = nominal
     stats["episodes"] += 1
     controller = MPCController(mpc, theta, keep_solutions=True)
+    interface = system.make_interface()
     episode = run_episode(
         env,
-        controller,
+        system.controller(controller),
         seed=int(rng.integers(2**31)),
         params=params,
         max_steps=settings.episode_steps,
@@ -161,9 +162,13 @@ def _closed_loop_episode(
     stats["episodes_crashed"] += int(episode["crashed"])
     visited = []
     for step in range(0, episode["length"], settings.stride):
-        state, obs = episode["states"][step], episode["observations"][step]
+        true, obs = episode["states"][step], episode["observations"][step]
+        # The controller's state of the noise-free observation (the env's true state and
+        # the observation's other entries, such as a reference).
+        state = interface.state(np.concatenate([true, obs[len(true) :]]))
         sol = controller.solutions[step] if theta is None else None
-        visited.append((state, sol if np.array_equal(obs[: len(state)], state) else None))
+        seen = interface.state(obs)
+        visited.append((state, sol if np.array_equal(seen, state) else None))
     return visited
 
 

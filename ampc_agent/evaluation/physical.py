@@ -192,9 +192,10 @@ def physical_closed_loop(
     }
     for i, params in enumerate(instances):
         theta = system.true_theta(params)
+        acting = system.controller(policy)
         for key, controller in (
-            ("ampc_nominal", policy),
-            ("ampc_true", policy),
+            ("ampc_nominal", acting),
+            ("ampc_true", acting),
             ("mpc_true", mpc_controller(theta)),
         ):
             policy.theta = theta if key == "ampc_true" else policy.theta_nominal

@@ -103,10 +103,10 @@ def evaluate_ampc(
     )
 
     t1 = time.perf_counter()
-    controller = MPCController(mpc)
+    controller = system.controller(MPCController(mpc))
     report["closed_loop"] = compare_closed_loop(
         system,
-        {"AMPC": policy, "MPC": controller},
+        {"AMPC": system.controller(policy), "MPC": controller},
         n_starts=n_starts,
         seed=seed,
         progress=lambda m: log(m) if m.endswith("crashed True") else None,
@@ -209,7 +209,7 @@ def evaluate_ampc(
     )
     t5 = time.perf_counter()
     report["physical_closed_loop"] = physical_closed_loop(
-        system, policy, lambda theta: MPCController(mpc, theta), instances, seed
+        system, policy, lambda theta: system.controller(MPCController(mpc, theta)), instances, seed
     )
     pcl = report["physical_closed_loop"]
     log(

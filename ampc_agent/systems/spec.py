@@ -73,6 +73,9 @@ class SystemSpec:
             ``metadata.json``, ``test_set.npz``).
         baseline: ``(name, "module:callable")`` of a classical controller of the system
             (no networks, no solver): a stand-in for tests, smoke sweeps and benchmarks.
+        interface: ``"module:callable"`` of the system's
+            :class:`~ampc_agent.systems.interface.PlantInterface` (``None``: the
+            controller's state and input are the observation and the action).
     """
 
     name: str
@@ -90,6 +93,7 @@ class SystemSpec:
     sysid_model: str | None = None
     weights: Path | None = None
     baseline: tuple[str, str] | None = None
+    interface: str | None = None
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- what runs
@@ -130,15 +134,35 @@ class SystemSpec:
 
         return ParametricMPC(self.make_ocp(config), **kwargs)
 
-    def load_policy(self, folder: str | Path | None = None) -> Any:
-        """The AMPC in ``folder``, by default the shipped weights (no pickle)."""
+    def load_policy(self, folder: str | Path | None = None, *, raw: bool = False) -> Any:
+        """The AMPC in ``folder``, by default the shipped weights (no pickle), as a
+        controller of the env (through the system's interface) unless ``raw``."""
         from ampc_agent.policy import AMPCPolicy
 
         if folder is None:
             if not self.has_weights:
                 raise FileNotFoundError(f"no shipped AMPC weights for system {self.name!r}")
             folder = self.weights
-        return AMPCPolicy.load(folder)
+        policy = AMPCPolicy.load(folder)
+        return policy if raw else self.controller(policy)
+
+    def make_interface(self) -> Any:
+        """The system's plant interface (the identity when it has none)."""
+        from ampc_agent.systems.interface import Identity
+
+        if self.interface is None:
+            return Identity(len(self.state_names))
+        return load_object(self.interface)()
+
+    def controller(self, controller: Any) -> Any:
+        """``controller`` (of the controller's state) as a controller of the env, through
+        the system's interface; returned unchanged when the interface is the identity
+        and the observation is the state."""
+        from ampc_agent.systems.interface import InterfacedController
+
+        if self.interface is None:
+            return controller
+        return InterfacedController(controller, self.make_interface())
 
     def make_baseline(self) -> Any:
         """A fresh instance of the system's classical controller."""

@@ -62,7 +62,7 @@ def mpc_reference(trial: TrialConfig, exp: Experiment) -> dict[str, Any] | None:
     if mpc is None:
         return None
     theta = system.spec.true_theta(exp.params)
-    controller = MPCController(mpc, theta)
+    controller = system.spec.controller(MPCController(mpc, theta))
     start = time.perf_counter()
     result = run_episode(
         exp.env.system_env, controller, seed=exp.episode_seed(0), params=exp.params
