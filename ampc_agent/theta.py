@@ -253,12 +253,10 @@ class ThetaSpec:
     # ---------------------------------------------------------------- deriving
     def with_tuning_bounds(self, lower: ArrayLike, upper: ArrayLike) -> ThetaSpec:
         """The same spec with another tuning box (checked to lie inside the bounds)."""
-        lo = np.asarray(lower, dtype=float).reshape(-1)
-        hi = np.asarray(upper, dtype=float).reshape(-1)
-        if lo.shape != (self.dim,) or hi.shape != (self.dim,):
-            raise ValueError(
-                f"tuning bounds must have {self.dim} entries each, got {lo.shape} and {hi.shape}"
-            )
+        # Numbers of the right shape here; inside the bounds in __post_init__.
+        anything = np.full(self.dim, np.inf)
+        lo = check_in_box(lower, -anything, anything, what="tuning_lower", names=self.names)
+        hi = check_in_box(upper, -anything, anything, what="tuning_upper", names=self.names)
         return replace(self, tuning_lower=tuple(lo), tuning_upper=tuple(hi))
 
     def to_metadata(self) -> dict[str, Any]:

@@ -83,7 +83,7 @@ def _sweep_parser(sub: argparse._SubParsersAction) -> None:
 
 def sweep(args: argparse.Namespace) -> int:
     from ampc_agent.io import folder_lock
-    from ampc_agent.tuning.shutdown import GracefulStop
+    from ampc_agent.processes import GracefulStop
     from benchmarks.report import write_report, write_tensorboard
     from benchmarks.sweep import ResultStore, code_versions, load_sweep_config, run_sweep
     from benchmarks.sweep.config import METHODS
@@ -158,7 +158,7 @@ def report(args: argparse.Namespace) -> int:
 
 
 def tensorboard(args: argparse.Namespace) -> int:
-    from ampc_agent.tuning.shutdown import child_preexec
+    from ampc_agent.processes import child_preexec
     from benchmarks.report import write_tensorboard
 
     if not 0 < args.port < 65536:

@@ -57,6 +57,17 @@ def run(args: argparse.Namespace) -> int:
     from ampc_agent.policy import AMPCPolicy, load_test_set, shipped_policy_folder
     from ampc_agent.systems import get_system
 
+    counts = {
+        "--starts": (args.starts, 1),
+        "--states": (args.states, 1),
+        "--thetas": (args.thetas, 1),
+        "--sweep-points": (args.sweep_points, 1),
+        "--physical-states": (args.physical_states, 1),
+        "--instances": (args.instances, 1),
+    }
+    for flag, (value, least) in counts.items():
+        if value < least:
+            raise ValueError(f"{flag} must be >= {least}, got {value}")
     system = get_system(args.system)
     folder = Path(args.policy) if args.policy else shipped_policy_folder(args.system)
     policy = AMPCPolicy.load(folder)

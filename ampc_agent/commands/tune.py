@@ -121,12 +121,12 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ampc_agent.io import folder_lock, write_json
+    from ampc_agent.processes import GracefulStop
     from ampc_agent.systems import get_system
     from ampc_agent.tuners.box import TuningBox
     from ampc_agent.tuning.env import EpisodeTuningEnv
     from ampc_agent.tuning.log import TuningLogger, check_owner, plot_returns
     from ampc_agent.tuning.loop import tuning_loop
-    from ampc_agent.tuning.shutdown import GracefulStop
     from ampc_agent.tuning.study import TuningStudy
     from ampc_agent.tuning.summary import print_tables, summarise
 

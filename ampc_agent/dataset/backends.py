@@ -9,10 +9,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import multiprocessing
+import os
 from typing import Any
 
 from ampc_agent.dataset.settings import GeneratorSettings
 from ampc_agent.dataset.shards import ShardResult, compute_shard, make_plant
+from ampc_agent.processes import die_with_parent
 from ampc_agent.systems import get_system
 
 __all__ = ["SHARD_TIMEOUT_SECONDS", "run_processes", "run_ray"]
@@ -50,7 +52,13 @@ def _worker_compute(settings_dict: dict[str, Any], k: int) -> ShardResult:
 def run_processes(settings: GeneratorSettings, shards: list[int], workers: int, store: Any) -> None:
     # "spawn": acados' ctypes handles and MuJoCo must not be inherited through fork.
     context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    # Workers die with this process (a killed driver leaves no orphans behind).
+    with cf.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures = {pool.submit(_worker_shard, settings.as_dict(), k): k for k in shards}
         try:
             for future in cf.as_completed(futures):

@@ -26,7 +26,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
-from ampc_agent.io import atomic_write_bytes
+from ampc_agent.io import atomic_write_bytes, read_json
 from ampc_agent.networks import MLP, NormalizedMLP, StateFeatures
 from ampc_agent.policy.ampc_policy import AMPCPolicy
 
@@ -175,7 +175,7 @@ def load_policy(path: str | Path) -> AMPCPolicy:
     meta_path = folder / METADATA_FILE
     if not meta_path.is_file():
         raise FileNotFoundError(f"no {METADATA_FILE} beside {weights}")
-    meta = json.loads(meta_path.read_text())
+    meta = read_json(meta_path)
     if meta.get("format") != FORMAT:
         raise ValueError(f"{meta_path} has format {meta.get('format')!r}, expected {FORMAT!r}")
     _check_tensors(tensors, meta, weights)

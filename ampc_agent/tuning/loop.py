@@ -51,7 +51,7 @@ def tuning_loop(
         after_tell: Called with the step after the tell (``internals`` filled in).
         stop: Asked before each experiment; ``True`` ends the loop there (the passes
             before it are complete, hooks included; see
-            :class:`~ampc_agent.tuning.shutdown.GracefulStop`).
+            :class:`~ampc_agent.processes.GracefulStop`).
 
     Returns:
         The steps, in order (fewer than ``episodes`` if stopped).

@@ -94,7 +94,7 @@ def _local_results(
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    from ampc_agent.tuning.shutdown import die_with_parent
+    from ampc_agent.processes import die_with_parent
     from benchmarks.sweep.runner import error_record, run_trial
 
     # Each trial runs on one core (torch threads set to 1 in run_trial); BLAS and

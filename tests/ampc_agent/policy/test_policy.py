@@ -232,3 +232,17 @@ def test_garbage_weight_file_is_refused(tmp_path) -> None:
     (tmp_path / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json")
     with pytest.raises(ValueError, match="is not a valid safetensors file"):
         AMPCPolicy.load(tmp_path)
+
+
+def test_written_files_are_readable_by_others_as_the_umask_allows(tmp_path) -> None:
+    import os
+    import stat
+
+    from ampc_agent.io import write_json
+
+    old = os.umask(0o022)
+    try:
+        write_json(tmp_path / "shared.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "shared.json").stat().st_mode) == 0o644
