@@ -11,7 +11,11 @@ name                   d     bounds                 x0           max value
 ``branin``             2     [-5, 10] x [0, 15]     (2.5, 7.5)   -0.397887
 ``hartmann6``          6     [0, 1]^6               0.5 * ones   3.32237
 ``hartmann6_crash``    6     [0, 1]^6               0.5 * ones   3.32237
+``ackley10``           10    [-5, 10]^10            2.5 * ones   0
 =====================  ====  =====================  ===========  ==================
+
+``ackley10`` is Ackley in 10 dimensions on TuRBO's benchmark box [-5, 10]^d (its
+optimum at the origin is off the box's centre); ``x0`` is the centre, value -10.22.
 
 ``hartmann6_crash`` is Hartmann-6 with a hidden crash region of two parts
 (no return there):
@@ -41,7 +45,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from botorch.test_functions import Branin, Hartmann
+from botorch.test_functions import Ackley, Branin, Hartmann
 from botorch.test_functions.synthetic import SyntheticTestFunction
 
 from ampc_agent.tuners import make_tuner
@@ -123,10 +127,17 @@ def _hartmann6(crash: bool = False) -> Problem:
     return Problem(name, fn, lo, up, np.full(6, 0.5), float(fn.optimal_value), region)
 
 
+def _ackley10() -> Problem:
+    fn = Ackley(dim=10, negate=True, bounds=[(-5.0, 10.0)] * 10)
+    lo, up = _bounds(fn)
+    return Problem("ackley10", fn, lo, up, (lo + up) / 2.0, 0.0)
+
+
 PROBLEMS: dict[str, Callable[[], Problem]] = {
     "branin": _branin,
     "hartmann6": _hartmann6,
     "hartmann6_crash": lambda: _hartmann6(crash=True),
+    "ackley10": _ackley10,
 }
 
 

@@ -75,6 +75,8 @@ class Tuner(ABC):
 
     name: ClassVar[str] = "tuner"
     default_options: ClassVar[dict[str, Any]] = {}
+    #: How :meth:`recommend` picks the theta to deploy (see :mod:`ampc_agent.tuners.recommend`).
+    recommendation_rule: ClassVar[str] = "best observed"
 
     def __init__(
         self,
@@ -168,6 +170,29 @@ class Tuner(ABC):
         i = max(feasible, key=lambda j: self._values[j])
         return self._X[i].copy(), float(self._values[i])
 
+    def recommend(self) -> np.ndarray:
+        r"""The ``theta`` to deploy after the episodes told so far.
+
+        :attr:`recommendation_rule` says how it is chosen: the best observed return
+        (this default), or for the model-based tuners the evaluated non-crashed point
+        with the best GP posterior mean. Never a crashed ``theta``; while nothing
+        feasible was told, ``x0`` (what runs without tuning). Deterministic.
+
+        Returns:
+            ``theta`` in original units, shape ``(d,)``.
+
+        Raises:
+            RuntimeError: if nothing feasible was told and there is no ``x0``.
+        """
+        if all(self._crashed):
+            if self.x0 is None:
+                raise RuntimeError(
+                    f"{type(self).__name__}.recommend(): nothing feasible told and no x0"
+                )
+            return self.x0.copy()
+        i = self._recommended_index()
+        return self._X[i].copy()
+
     def internals(self) -> dict[str, float]:
         r"""Scalars worth logging (e.g. to TensorBoard) after each tell.
 
@@ -239,6 +264,11 @@ class Tuner(ABC):
 
     def _internals(self) -> dict[str, float]:
         return {}
+
+    def _recommended_index(self) -> int:
+        r"""Index of the recommended observation (something feasible was told)."""
+        feasible = [i for i, c in enumerate(self._crashed) if not c]
+        return max(feasible, key=lambda j: self._values[j])
 
     @abstractmethod
     def _init_state(self) -> None:

@@ -23,6 +23,19 @@ Crashes: a crashed query gets the virtual value
 from it. If the evaluation of an update step crashes, the iterate is reset to
 the evaluated non-crashed point with the best posterior mean.
 
+A crashing start: the crash-handling scheme assumes that ``x0`` is feasible. When it
+crashes, GIBO has nothing to model and no gradient, so until the first non-crashed
+episode it explores around ``x0`` in boxes that widen: the ``k``-th query (``k``
+crashes so far) is a scrambled-Sobol point in the box of half-width
+:math:`\min(1, r\, 2^{k / w})` around ``x0`` (``r`` = ``query_radius``, ``w`` =
+``widen_every``, default 4: the box doubles every four crashes), clipped to the unit
+cube. The first feasible point becomes the iterate (it is not run again) and the
+gradient phase starts from it. A theta that was told crashed is never asked again:
+an iterate that is a known crash is not evaluated.
+
+:meth:`recommend` returns the evaluated non-crashed point with the best posterior
+mean of GIBO's GP.
+
 Defaults follow the published hyperparameters: constant prior mean, RBF kernel
 with lengthscale 0.25 (unit cube), signal variance 0.5 (standardised returns),
 both fixed. The noise variance (not published) defaults to 0.01 of the
@@ -51,6 +64,7 @@ from ampc_agent.tuners.base import Tuner
 from ampc_agent.tuners.crashes import assign_virtual_values, training_data
 from ampc_agent.tuners.gradient import posterior_gradient
 from ampc_agent.tuners.models import DTYPE, KERNELS, fixed_gp, hyperparameters, posterior_mean_std
+from ampc_agent.tuners.recommend import best_posterior_mean
 from ampc_agent.tuners.seeding import derive_seed, seeded_torch
 
 
@@ -96,11 +110,14 @@ class GiboTuner(Tuner):
             - ``batch_size``: queries per step (``None``: :math:`d + 1`).
             - ``step_size_start`` 0.25, ``step_size_end`` 0.125, ``step_horizon`` 10.
             - ``query_radius`` 0.2: half-width of the query box around the iterate.
+            - ``widen_every`` 4: crashes per doubling of the exploration box while
+              nothing is feasible (see the module docstring).
             - ``beta`` 3.0 for the virtual data points.
             - ``num_restarts`` 4, ``raw_samples`` 64: ``optimize_acqf`` settings.
     """
 
     name = "gibo"
+    recommendation_rule = "best posterior mean"
     default_options: dict[str, Any] = {
         "lengthscale": 0.25,
         "outputscale": 0.5,
@@ -112,6 +129,7 @@ class GiboTuner(Tuner):
         "step_size_end": 0.125,
         "step_horizon": 10,
         "query_radius": 0.2,
+        "widen_every": 4,
         "beta": 3.0,
         "num_restarts": 4,
         "raw_samples": 64,
@@ -121,7 +139,7 @@ class GiboTuner(Tuner):
         o = dict(options)
         if o["batch_size"] is None:
             o["batch_size"] = self.dim + 1
-        for key in ("batch_size", "step_horizon", "num_restarts", "raw_samples"):
+        for key in ("batch_size", "step_horizon", "num_restarts", "raw_samples", "widen_every"):
             o[key] = opt.positive_int(o, key)
         for key in ("lengthscale", "outputscale", "noise", "query_radius"):
             o[key] = opt.positive_float(o, key)
@@ -198,14 +216,10 @@ class GiboTuner(Tuner):
         if self._phase == "evaluate":
             return self._iterate.copy()
         n = len(self._X)
+        if all(self._crashed):
+            return self._widening_query(n)
         box = self._query_box()
         model = self._model("fit")
-        if model is None:
-            # Nothing to model yet (everything crashed before anything was
-            # feasible): spread queries around the iterate.
-            engine = SobolEngine(self.dim, scramble=True, seed=derive_seed(self.seed, n, "sobol"))
-            u = engine.draw(1, dtype=DTYPE)[0]
-            return (box[0] + (box[1] - box[0]) * u).numpy()
         acq = GradientInformation(model, torch.from_numpy(self._iterate))
         o = self.options
         with seeded_torch(derive_seed(self.seed, n, "acqf")):
@@ -219,7 +233,26 @@ class GiboTuner(Tuner):
             )
         return cand.detach().reshape(-1).numpy()
 
+    def _widening_query(self, n: int) -> np.ndarray:
+        r"""The ``n``-th query while every episode so far crashed (module docstring)."""
+        o = self.options
+        half = min(1.0, o["query_radius"] * 2.0 ** (n / o["widen_every"]))
+        x = torch.from_numpy(self._iterate)
+        lower, upper = (x - half).clamp(0.0, 1.0), (x + half).clamp(0.0, 1.0)
+        engine = SobolEngine(self.dim, scramble=True, seed=derive_seed(self.seed, 0, "widen"))
+        u = engine.draw(n + 1, dtype=DTYPE)[-1]  # one Sobol sequence, so the queries spread
+        return (lower + (upper - lower) * u).numpy()
+
+    def _known_crash(self, u: np.ndarray) -> bool:
+        U = self._unit_history()
+        crashed = np.array(self._crashed, dtype=bool)
+        return bool(np.any(np.all(np.abs(U[crashed] - u) <= 1e-12, axis=1)))
+
     def _on_tell(self, u: np.ndarray, value: float, crashed: bool) -> None:
+        # The first feasible point after crashes becomes the iterate (it already ran).
+        first_feasible = not crashed and len(self._X) > 1 and all(self._crashed[:-1])
+        if first_feasible:
+            self._iterate = u.copy()
         self._virtual.append(None)
         if any(c and v is None for c, v in zip(self._crashed, self._virtual, strict=True)):
             self._virtual = assign_virtual_values(
@@ -231,12 +264,18 @@ class GiboTuner(Tuner):
                 reference=self._iterate,
                 beta=self.options["beta"],
             )
+        if first_feasible:
+            self._phase = "explore"
+            self._n_explored = 0
+            return
         if self._phase == "evaluate":
             if crashed and self._n_steps > 0:
                 self._reset_iterate()
             self._phase = "explore"
             self._n_explored = 0
             return
+        if all(self._crashed):
+            return  # still widening around x0
         self._n_explored += 1
         if self._n_explored >= self.options["batch_size"]:
             self._step()
@@ -257,7 +296,9 @@ class GiboTuner(Tuner):
             self._last["gradient_trace"] = float(torch.trace(cov))
             self._last.update(hyperparameters(model))
         self._n_steps += 1
-        self._phase = "evaluate"
+        # Never run a theta again that is known to crash: go on exploring around it.
+        self._phase = "explore" if self._known_crash(self._iterate) else "evaluate"
+        self._n_explored = 0
 
     def _reset_iterate(self) -> None:
         r"""After a crashed update step, go back to the best evaluated point (by posterior mean)."""
@@ -269,6 +310,11 @@ class GiboTuner(Tuner):
         mean, _ = posterior_mean_std(model, torch.from_numpy(U))
         self._iterate = U[int(torch.argmax(mean))].copy()
         self._n_resets += 1
+
+    def _recommended_index(self) -> int:
+        U = self._unit_history()
+        fit = lambda X, y: self._fit(X, y, "recommend")  # noqa: E731
+        return best_posterior_mean(U, self._values, self._crashed, self._virtual, fit)
 
     def _internals(self) -> dict[str, float]:
         out = {

@@ -12,8 +12,7 @@ Life of a study:
 2. Each later ask fits the GP, builds the TR box around the best feasible
    point of the current restart (side ``length`` times lengthscale weights),
    draws ``n_candidates`` perturbation candidates and returns the maximiser of
-   one GP posterior sample path (pathwise/Matheron sampling, so the cost is
-   linear in the number of candidates).
+   one exact joint GP posterior sample over them (Thompson sampling).
 3. Each tell updates the TR state machine: a return better than the TR's best
    by 1e-3 relative is a success, anything else (crashes included) a failure.
    ``success_tolerance`` successes double the length (max ``length_max``),
@@ -44,13 +43,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from botorch.sampling.pathwise import draw_matheron_paths
 from torch.quasirandom import SobolEngine
 
 from ampc_agent.tuners import _options as opt
 from ampc_agent.tuners.base import Tuner
 from ampc_agent.tuners.crashes import assign_virtual_values, training_data, worst_value
-from ampc_agent.tuners.models import DTYPE, fit_turbo_gp, hyperparameters
+from ampc_agent.tuners.models import DTYPE, fit_turbo_gp, hyperparameters, thompson_argmax
+from ampc_agent.tuners.recommend import best_posterior_mean
 from ampc_agent.tuners.seeding import derive_seed, seeded_torch
 from ampc_agent.tuners.trust_region import (
     TrustRegionState,
@@ -72,18 +71,22 @@ class TurboTuner(Tuner):
         study_dir: Study folder (persist after each tell, resume on construction).
         **options: See :attr:`default_options`:
 
-            - ``n_init``: initial design size per restart (``None``:
-              :math:`\min(\max(2d, 2), 10)`, i.e. TuRBO's ``2d`` capped so that a
-              hardware budget of a few dozen episodes is not spent on the design).
+            - ``n_init``: initial design size per restart: an int, ``None``
+              (default: :math:`\max(4, d + 1)`, so that budgets of 10-50 episodes are
+              not spent on the design) or ``"2d"`` (the reference's :math:`2d`).
             - ``length_init`` 0.8, ``length_min`` 0.5**7, ``length_max`` 1.6.
             - ``success_tolerance`` 3; ``failure_tolerance`` ``None``:
               :math:`\lceil \max(4, d) \rceil` (batch size 1).
             - ``n_candidates``: Thompson-sampling candidates (``None``:
-              :math:`\min(5000, \max(2000, 200 d))`).
+              :math:`\min(100 d, 5000)`, the reference's).
             - ``crash_handling``: ``"virtual"`` or ``"worst"``; ``beta`` 3.0.
+
+    :meth:`recommend` returns the evaluated non-crashed point with the best posterior
+    mean of a GP fitted on every observation (all restarts).
     """
 
     name = "turbo"
+    recommendation_rule = "best posterior mean"
     default_options: dict[str, Any] = {
         "n_init": None,
         "length_init": 0.8,
@@ -100,11 +103,13 @@ class TurboTuner(Tuner):
         d = self.dim
         o = dict(options)
         if o["n_init"] is None:
-            o["n_init"] = min(max(2 * d, 2), 10)
+            o["n_init"] = max(4, d + 1)
+        elif o["n_init"] == "2d":
+            o["n_init"] = 2 * d
         if o["failure_tolerance"] is None:
             o["failure_tolerance"] = default_failure_tolerance(d)
         if o["n_candidates"] is None:
-            o["n_candidates"] = min(5000, max(2000, 200 * d))
+            o["n_candidates"] = min(100 * d, 5000)
         o["n_init"] = opt.positive_int(o, "n_init")
         o["success_tolerance"] = opt.positive_int(o, "success_tolerance")
         o["failure_tolerance"] = opt.positive_int(o, "failure_tolerance")
@@ -200,10 +205,8 @@ class TurboTuner(Tuner):
         cand = perturbation_candidates(
             center, lower, upper, self.options["n_candidates"], derive_seed(self.seed, n, "cand")
         )
-        with seeded_torch(derive_seed(self.seed, n, "thompson")), torch.no_grad():
-            path = draw_matheron_paths(model, sample_shape=torch.Size([1]))
-            sample = path(cand).reshape(-1)
-        return cand[int(torch.argmax(sample))].numpy()
+        with seeded_torch(derive_seed(self.seed, n, "thompson")):
+            return cand[thompson_argmax(model, cand)].numpy()
 
     def _on_tell(self, u: np.ndarray, value: float, crashed: bool) -> None:
         n_before = len(self._X) - 1
@@ -247,6 +250,16 @@ class TurboTuner(Tuner):
             reference=None,
             beta=self.options["beta"],
         )
+
+    def _recommended_index(self) -> int:
+        n = len(self._X)
+
+        def fit(X: np.ndarray, y: np.ndarray):
+            with seeded_torch(derive_seed(self.seed, n, "recommend")):
+                return fit_turbo_gp(torch.from_numpy(X), torch.from_numpy(y))
+
+        U = self._unit_history()
+        return best_posterior_mean(U, self._values, self._crashed, self._virtual, fit)
 
     def _internals(self) -> dict[str, float]:
         out = {
