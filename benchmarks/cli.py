@@ -58,6 +58,18 @@ def _sweep_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budgets", nargs="+", type=int, help="episodes per trial")
     p.add_argument("--episode-seed", choices=("fixed", "fresh"))
     p.add_argument(
+        "--deploy-episodes",
+        type=int,
+        help="held-out episodes per recommended theta (default 10; 0: no deployed score)",
+    )
+    p.add_argument(
+        "--deploy-budgets",
+        nargs="+",
+        type=int,
+        help="episode counts after which the recommended theta is deployed (default "
+        "5 10 20 50, and the trial budget)",
+    )
+    p.add_argument(
         "--bounds",
         choices=("tuning", "theta"),
         help="box of theta: the policy's tuning bounds (default) or its whole theta range",
@@ -104,6 +116,8 @@ def sweep(args: argparse.Namespace) -> int:
         "budgets": args.budgets,
         "episode_seed": args.episode_seed,
         "bounds": args.bounds,
+        "deploy_episodes": args.deploy_episodes,
+        "deploy_budgets": args.deploy_budgets,
     }
     config = load_sweep_config(args.config, overrides)
     for method, key, value in args.option:

@@ -163,12 +163,13 @@ class EpisodeTuningEnv(gym.Env):
         """Seed of episode number ``episode``: the base seed, or base + episode if fresh."""
         return self.base_seed if self.episode_seed == "fixed" else self.base_seed + episode
 
-    def run(self, theta: Any, controller: Any = None) -> dict[str, Any]:
+    def run(self, theta: Any, controller: Any = None, seed: int | None = None) -> dict[str, Any]:
         """Run the next episode at ``theta`` and return all of :func:`run_episode`'s result.
 
         The seed follows ``episode_seed`` and the episode counter. ``controller`` runs in
         place of the policy (for example a reference MPC) while ``theta`` is still
-        checked and set on the policy.
+        checked and set on the policy. With ``seed``, the episode runs with that seed
+        instead and is not counted (a held-out evaluation of a recommended theta).
 
         Returns:
             :func:`~ampc_envs.core.episode.run_episode`'s dict plus ``theta`` and
@@ -176,11 +177,12 @@ class EpisodeTuningEnv(gym.Env):
         """
         theta = self.check_theta(theta)
         self.policy.theta = theta
-        seed = self.seed_for(self.episodes)
+        counted = seed is None
+        seed = self.seed_for(self.episodes) if counted else _check_seed(seed)
         result = run_episode(
             self.system_env, controller or self.policy, seed=seed, params=self.system
         )
-        self.episodes += 1
+        self.episodes += int(counted)
         if not math.isfinite(result["return"]):
             raise RuntimeError(f"episode return is not finite: {result['return']!r}")
         result.update(theta=theta.copy(), episode_seed=seed)

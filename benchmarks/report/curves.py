@@ -13,6 +13,15 @@ Definitions (used by the tables, the plots and TensorBoard alike):
 - **normalised score** = (best-so-far - nominal) / (oracle - nominal): 0 = nominal
   AMPC, 1 = oracle. Undefined (NaN) when oracle - nominal < 1e-9.
 - **crash rate** at ``b``: crashed episodes / episodes run among the first ``b``.
+- **deployed return** after ``b`` episodes: the mean return of the theta the method
+  recommends after its first ``b`` episodes (TuRBO, GIBO: the evaluated non-crashed
+  theta with the best GP posterior mean; the others: the best observed), re-run on
+  ``K`` held-out episodes (seeds disjoint from every tuning episode, the same for every
+  method of a seed; instance fixed); **deployed crash rate**: the share of those
+  episodes that crashed. **Deployed score** = (deployed return - nominal's) /
+  (oracle's - nominal's), with the nominal AMPC's and the oracle's deployed returns
+  (the oracle deploys its best observed theta once, after its episodes) as 0 and 1;
+  **regret** = oracle's deployed return - deployed return (return units).
 - **true-theta**: the AMPC at the true physical parameters (the oracle's first
   episode); **mpc-true**: the full MPC at the true physical parameters, one episode.
   Both are flat references, like nominal and oracle.
@@ -29,6 +38,7 @@ import numpy as np
 __all__ = [
     "Baselines",
     "best_so_far",
+    "deployed_at",
     "instance_key",
     "normalised",
     "quartiles",
@@ -64,20 +74,39 @@ def crash_rate(episodes: Sequence[dict[str, Any]], budget: int) -> float:
     return float(np.mean([e["crashed"] for e in first])) if first else float("nan")
 
 
+def deployed_at(record: dict[str, Any], budget: int | None) -> dict[str, Any] | None:
+    """The record's deployment after ``budget`` episodes (``None``: its last one), or
+    ``None`` if it has none (a record without ``deployed``, or K = 0)."""
+    deployed = record.get("deployed") or []
+    if budget is None:
+        return deployed[-1] if deployed else None
+    return next((d for d in deployed if d["budget"] == budget), None)
+
+
 class Baselines:
-    """Nominal and oracle values per (system, instance, seed), from the records."""
+    """Nominal and oracle values per (system, instance, seed), from the records: the
+    best-so-far references (``nominal``, ``oracle``) and the deployed ones
+    (``nominal_deployed``, ``oracle_deployed``)."""
 
     def __init__(self, records: Iterable[dict[str, Any]]) -> None:
         self.nominal: dict[tuple[str, str, str, int], float] = {}
         self.oracle: dict[tuple[str, str, str, int], float] = {}
+        self.nominal_deployed: dict[tuple[str, str, str, int], float] = {}
+        self.oracle_deployed: dict[tuple[str, str, str, int], float] = {}
         for r in records:
             tuner = r["config"]["tuner"]
-            if tuner == "nominal" and r["episodes"]:
-                self.nominal[instance_key(r)] = float(r["episodes"][0]["return"])
-            elif tuner == "oracle" and r["episodes"]:
-                self.oracle[instance_key(r)] = float(
-                    best_so_far(r["episodes"], len(r["episodes"]))[-1]
-                )
+            if tuner not in ("nominal", "oracle") or not r["episodes"]:
+                continue
+            key = instance_key(r)
+            last = deployed_at(r, None)
+            if tuner == "nominal":
+                self.nominal[key] = float(r["episodes"][0]["return"])
+                if last:
+                    self.nominal_deployed[key] = float(last["mean_return"])
+            else:
+                self.oracle[key] = float(best_so_far(r["episodes"], len(r["episodes"]))[-1])
+                if last:
+                    self.oracle_deployed[key] = float(last["mean_return"])
 
     @staticmethod
     def _lookup(
@@ -93,6 +122,11 @@ class Baselines:
 
     def oracle_value(self, key: tuple[str, str, str, int]) -> float:
         return self._lookup(self.oracle, key)
+
+    def deployed_references(self, key: tuple[str, str, str, int]) -> tuple[float, float]:
+        """``(nominal, oracle)`` deployed returns of ``key`` (medians over the seeds
+        where one is missing; NaN without records)."""
+        return self._lookup(self.nominal_deployed, key), self._lookup(self.oracle_deployed, key)
 
 
 def normalised(values: np.ndarray, nominal: float, oracle: float) -> np.ndarray:

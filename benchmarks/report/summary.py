@@ -15,6 +15,7 @@ from benchmarks.report.curves import (
     normalised,
     quartiles,
 )
+from benchmarks.report.deployed import deployed_table, paired_deployed
 from benchmarks.sweep.config import TUNERS
 
 __all__ = [
@@ -33,6 +34,8 @@ BUDGETS = (5, 10, 20, 50)
 #: the oracle's episode 0 (the AMPC at the true physical parameters), ``mpc-true`` the
 #: full MPC at the true physical parameters (one episode).
 METHOD_ORDER = (*TUNERS, "nominal", "sysid", "true-theta", "mpc-true", "oracle")
+#: The model-based tuners, each compared with random search on the deployed score.
+BO_TUNERS = ("turbo", "gibo")
 
 
 def curves(
@@ -135,9 +138,13 @@ def summarise(
     Returns:
         ``{"budgets", "groups": {"<system> / <instance>": {"system", "instances",
         "seeds", "budget", "budgets", "methods": {method: {"trials", "errors",
-        "best": {b: q}, "score": {b: q}, "crash_rate": {b: rate}, "episodes",
-        "wall_time_median", "wall_time_total", "episode_time_median",
-        "tuner_time_median"}}}}}`` with ``q = {"q25", "median", "q75", "n"}``.
+        "best": {b: q}, "score": {b: q}, "crash_rate": {b: rate}, "deployed": {b: q},
+        "deployed_return": {b: q}, "regret": {b: q}, "deployed_crash_rate": {b: rate},
+        "episodes", "wall_time_median", "wall_time_total", "episode_time_median",
+        "tuner_time_median"}}, "best_tuner", "paired", "paired_deployed",
+        "bo_vs_random"}}}`` with ``q = {"q25", "median", "q75", "n"}``; ``best_tuner`` is
+        the tuner with the best median deployed score at 20 episodes (best-so-far score
+        without deployed records).
     """
     baselines = Baselines(records)
     out: dict[str, Any] = {"budgets": list(budgets), "groups": {}}
@@ -156,12 +163,21 @@ def summarise(
             best, score = curves(rs, baselines, length)
             episode_times = [e["wall_time"] for r in rs for e in r["episodes"]]
             tuner_times = [r["totals"]["tuner_time"] for r in rs if "totals" in r]
+            dep = deployed_table(rs, baselines, shown)
+            crashes, runs = dep["crashes"].sum(axis=0), dep["episodes"].sum(axis=0)
             rows[method] = {
                 "trials": len(rs),
                 "errors": failed.get(method, 0),
                 "best": {b: _q(best[:, b - 1]) for b in shown},
                 "score": {b: _q(score[:, b - 1]) for b in shown},
                 "crash_rate": {b: _pooled_crash_rate(rs, b) for b in shown},
+                "deployed": {b: _q(dep["score"][:, j]) for j, b in enumerate(shown)},
+                "deployed_return": {b: _q(dep["return"][:, j]) for j, b in enumerate(shown)},
+                "regret": {b: _q(dep["regret"][:, j]) for j, b in enumerate(shown)},
+                "deployed_crash_rate": {
+                    b: float(crashes[j] / runs[j]) if runs[j] else float("nan")
+                    for j, b in enumerate(shown)
+                },
                 "episodes": int(sum(len(r["episodes"]) for r in rs)),
                 "wall_time_median": _median([r["wall_time"] for r in rs]),
                 "wall_time_total": float(sum(r["wall_time"] for r in rs)),
@@ -171,17 +187,21 @@ def summarise(
         # The reference of the paired table: the tuner with the best median score at 20
         # episodes (or at the largest budget shown, if the sweep is shorter).
         at = 20 if 20 in shown else (shown[-1] if shown else None)
-        scored = [
-            (rows[m]["score"][at]["median"], m)
-            for m in TUNERS
-            if at and m in rows and np.isfinite(rows[m]["score"][at]["median"])
-        ]
-        best = max(scored)[1] if scored else None
+        best = _best_tuner(rows, at, "deployed") or _best_tuner(rows, at, "score")
+        others = [m for m in (*TUNERS, "sysid") if m != best]
         out["groups"][name] = {
             "system": group_records[0]["config"]["system"],
             "best_tuner": best,
             "best_tuner_at": at,
             "paired": paired(methods, baselines, length, shown, best) if best else {},
+            "paired_deployed": (
+                paired_deployed(methods, baselines, shown, [(best, m) for m in others])
+                if best
+                else {}
+            ),
+            "bo_vs_random": paired_deployed(
+                methods, baselines, shown, [(m, "random") for m in BO_TUNERS]
+            ),
             "instances": sorted({_label(r) for r in group_records}),
             "seeds": sorted({instance_key(r)[-1] for r in group_records}),
             "budget": max_budget,
@@ -229,6 +249,16 @@ def paired(
                 "p": p,
             }
     return out
+
+
+def _best_tuner(rows: dict[str, Any], at: int | None, metric: str) -> str | None:
+    """The tuner with the best median ``metric`` at ``at`` episodes, or ``None``."""
+    scored = [
+        (rows[m][metric][at]["median"], m)
+        for m in TUNERS
+        if at and m in rows and np.isfinite(rows[m][metric][at]["median"])
+    ]
+    return max(scored)[1] if scored else None
 
 
 def _q(values: np.ndarray) -> dict[str, float]:

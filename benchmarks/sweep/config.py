@@ -5,8 +5,14 @@ one seed and one episode budget. Its id is a hash of its configuration, so a rer
 a sweep recognises the trials it has already finished.
 
 Seeds: the trial seed is the tuner's seed and the seed of the episodes (start state,
-sensor noise), which is the same for every episode of the trial ("fixed" episode
-seed): the only thing that changes between episodes is theta.
+sensor noise): the same for every episode of the trial (``episode_seed: fixed``: only
+theta changes between episodes) or the trial seed + the episode index (``fresh``: each
+episode a new start and noise draw, like a robot).
+
+Deployed score: after ``b`` episodes, for each ``b`` in ``deploy_budgets`` up to the
+budget (and the budget itself), the method's recommended theta runs on
+``deploy_episodes`` held-out episodes, whose seeds (:func:`held_out_seeds`) are disjoint
+from every tuning episode's and shared by every method of the same trial seed.
 
 Instances:
 
@@ -50,6 +56,22 @@ METHODS = TUNERS + BASELINES
 
 _RANDOM = re.compile(r"^random(?:-(\d+))?$")
 
+#: Held-out seeds start here; tuning seeds stay below it (trial seed < MAX_SEED).
+HELD_OUT_BASE = 1_000_000_000
+MAX_SEED = 1_000_000
+MAX_DEPLOY_EPISODES = 1000
+#: Default budgets of the deployed score (the report's columns).
+DEPLOY_BUDGETS = (5, 10, 20, 50)
+
+
+def held_out_seeds(seed: int, episodes: int) -> list[int]:
+    """Seeds of the ``episodes`` held-out episodes of trial seed ``seed``.
+
+    ``HELD_OUT_BASE + MAX_DEPLOY_EPISODES * seed + j``: above every tuning episode's seed
+    (at most ``seed + budget - 1 < HELD_OUT_BASE``), and disjoint between trial seeds.
+    """
+    return [HELD_OUT_BASE + MAX_DEPLOY_EPISODES * seed + j for j in range(episodes)]
+
 
 @dataclass(frozen=True)
 class TrialConfig:
@@ -67,6 +89,9 @@ class TrialConfig:
             the tuning env uses them) or ``"theta"`` (the whole range the AMPC's
             sensitivities were trained for).
         options: Options of the tuner or baseline.
+        deploy_episodes: Held-out episodes per recommended theta (0: no deployed score).
+        deploy_budgets: Episode counts after which the method recommends a theta
+            (those above ``budget`` are dropped; ``budget`` itself is always one).
     """
 
     system: str
@@ -77,13 +102,15 @@ class TrialConfig:
     episode_seed: str = "fixed"
     bounds: str = "tuning"
     options: dict[str, Any] = field(default_factory=dict)
+    deploy_episodes: int = 10
+    deploy_budgets: tuple[int, ...] = DEPLOY_BUDGETS
 
     def __post_init__(self) -> None:
         get_system(self.system)
         if not isinstance(self.tuner, str) or self.tuner not in METHODS:
             raise ValueError(f"unknown tuner {self.tuner!r}; valid: {list(METHODS)}")
-        if not _whole(self.seed) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not _whole(self.seed) or not 0 <= self.seed < MAX_SEED:
+            raise ValueError(f"seed must be an integer in [0, {MAX_SEED}), got {self.seed!r}")
         if not _whole(self.budget) or self.budget < 1:
             raise ValueError(f"budget must be a positive integer, got {self.budget!r}")
         if self.episode_seed not in ("fixed", "fresh"):
@@ -96,6 +123,22 @@ class TrialConfig:
             raise ValueError(f"instance must be a name or a dict, got {self.instance!r}")
         if not isinstance(self.options, Mapping):
             raise ValueError(f"options of {self.tuner!r} must be a mapping, got {self.options!r}")
+        k = self.deploy_episodes
+        if not _whole(k) or not 0 <= k <= MAX_DEPLOY_EPISODES:
+            raise ValueError(
+                f"deploy_episodes must be an integer in [0, {MAX_DEPLOY_EPISODES}], got {k!r}"
+            )
+        budgets = self.deploy_budgets
+        if not isinstance(budgets, (list, tuple)) or not all(_whole(b) and b >= 1 for b in budgets):
+            raise ValueError(f"deploy_budgets must be a list of integers >= 1, got {budgets!r}")
+        object.__setattr__(self, "deploy_budgets", tuple(sorted(set(budgets))))
+
+    @property
+    def deploy_at(self) -> list[int]:
+        """Episode counts after which the recommended theta is deployed (none if K = 0)."""
+        if self.deploy_episodes == 0:
+            return []
+        return sorted({b for b in self.deploy_budgets if b < self.budget} | {self.budget})
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (the ``config`` of a record)."""
@@ -104,6 +147,10 @@ class TrialConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TrialConfig:
         return cls(**dict(d))
+
+    def held_out_seeds(self) -> list[int]:
+        """Seeds of this trial's held-out episodes (see :func:`held_out_seeds`)."""
+        return held_out_seeds(self.seed, self.deploy_episodes)
 
     @property
     def trial_id(self) -> str:
@@ -188,6 +235,8 @@ class SweepConfig:
     episode_seed: str = "fixed"
     bounds: str = "tuning"
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deploy_episodes: int = 10
+    deploy_budgets: list[int] = field(default_factory=lambda: list(DEPLOY_BUDGETS))
 
     def trials(self) -> list[TrialConfig]:
         """All trials of the sweep, in a deterministic order."""
@@ -201,6 +250,8 @@ class SweepConfig:
                 episode_seed=self.episode_seed,
                 bounds=self.bounds,
                 options=dict(self.options.get(tuner, {})),
+                deploy_episodes=self.deploy_episodes,
+                deploy_budgets=tuple(self.deploy_budgets),
             )
             for system, budget, instance, tuner, seed in itertools.product(
                 self.systems, self.budgets, self.instances, self.tuners, self.seeds
@@ -213,7 +264,7 @@ def load_sweep_config(path: str | Path | None, overrides: Mapping[str, Any]) -> 
 
     Unknown keys in the file raise ``ValueError``. Keys: ``systems``, ``tuners``,
     ``instances``, ``seeds`` (int, ``"0-19"`` or a list), ``budgets``,
-    ``episode_seed``, ``bounds``, ``options``.
+    ``episode_seed``, ``bounds``, ``options``, ``deploy_episodes``, ``deploy_budgets``.
     """
     import yaml
 
@@ -241,7 +292,7 @@ def load_sweep_config(path: str | Path | None, overrides: Mapping[str, Any]) -> 
         raise ValueError(f"unknown sweep keys {unknown}; valid: {sorted(known)}")
     if "seeds" in data:
         data["seeds"] = parse_seeds(data["seeds"])
-    for key in ("systems", "tuners", "instances", "budgets"):
+    for key in ("systems", "tuners", "instances", "budgets", "deploy_budgets"):
         if key in data and isinstance(data[key], (str, int, dict)):
             data[key] = [data[key]]
         if key in data and (not isinstance(data[key], list) or not data[key]):

@@ -49,6 +49,8 @@ class Experiment:
             ``lower == upper`` are fixed by the policy's tuning box.
         episodes: One dict per episode run so far (the record's ``episodes``).
         trajectories: ``(states, actions)`` of each episode.
+        deployed: One dict per deployment of a recommended theta (the record's
+            ``deployed``, see :meth:`deploy`).
     """
 
     def __init__(self, trial: TrialConfig) -> None:
@@ -79,6 +81,8 @@ class Experiment:
         self.free = self.box.free
         self.episodes: list[dict[str, Any]] = []
         self.trajectories: list[tuple[np.ndarray, np.ndarray]] = []
+        self.deployed: list[dict[str, Any]] = []
+        self._held_out: dict[tuple[float, ...], dict[str, Any]] = {}
 
     def full_theta(self, free_values: np.ndarray) -> np.ndarray:
         """theta with the free entries set to ``free_values`` and the fixed ones at their
@@ -117,6 +121,59 @@ class Experiment:
         self.episodes.append(record)
         self.trajectories.append((result["observations"], result["actions"]))
         return record
+
+    def deploy(self, theta: Any, rule: str, budget: int | None = None) -> dict[str, Any]:
+        """Run the theta a method recommends after its episodes so far on the held-out
+        episodes (:meth:`TrialConfig.held_out_seeds`) and append the result.
+
+        The same theta is run once per trial: a later deployment of it reuses the
+        episodes (they are the same: same seeds, same instance). The held-out episodes
+        are not tuning episodes (not in :attr:`episodes`, not told to the tuner).
+
+        Args:
+            theta: The whole theta, inside the tuning bounds.
+            rule: How the method chose it (``"best observed"``, ``"best posterior mean"``).
+            budget: The tuning episodes it was chosen from (default: all run so far).
+
+        Returns:
+            ``budget`` (tuning episodes run before it), ``theta``, ``rule``,
+            ``episode_seeds``, ``returns``, ``crashed``, ``mean_return``, ``crash_rate``
+            (over the held-out episodes), ``wall_time`` (s; 0 when reused).
+        """
+        theta = self.env.check_theta(theta)
+        key = tuple(float(t) for t in theta)
+        start = time.perf_counter()
+        if key not in self._held_out:
+            seeds = self.trial.held_out_seeds()
+            overlap = set(seeds) & {e["episode_seed"] for e in self.episodes}
+            if overlap:  # cannot happen with TrialConfig's seeds; never report a leak
+                raise RuntimeError(f"held-out seeds {sorted(overlap)} were tuning seeds")
+            runs = [self.env.run(theta, seed=s) for s in seeds]
+            self._held_out[key] = {
+                "episode_seeds": seeds,
+                "returns": [float(r["return"]) for r in runs],
+                "crashed": [bool(r["crashed"]) for r in runs],
+            }
+        held = self._held_out[key]
+        record = {
+            "budget": len(self.episodes) if budget is None else int(budget),
+            "theta": list(key),
+            "rule": rule,
+            **{k: list(v) for k, v in held.items()},
+            "mean_return": float(np.mean(held["returns"])),
+            "crash_rate": float(np.mean(held["crashed"])),
+            "wall_time": time.perf_counter() - start,
+        }
+        self.deployed.append(record)
+        return record
+
+    def deploy_best_observed(self, budgets: list[int]) -> None:
+        """Deploy, for each budget, the best non-crashed theta among the episodes up to
+        it (theta_nom while all crashed): the rule of the baselines."""
+        for b in budgets:
+            ok = [e for e in self.episodes[:b] if not e["crashed"]]
+            best = max(ok, key=lambda e: e["return"])["theta"] if ok else self.theta_nominal
+            self.deploy(best, "best observed", budget=b)
 
     def totals(self) -> dict[str, Any]:
         """Summary of the episodes: best non-crashed return and theta, crashes, times."""

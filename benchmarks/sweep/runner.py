@@ -28,12 +28,20 @@ def run_tuner(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
     The tuner starts at the nominal theta (``x0``), so episode 0 of every tuner is the
     nominal AMPC. Seed of the tuner = trial seed. The tuner searches the free entries
     of theta (``upper > lower`` in the tuning box); fixed entries stay at their value.
+    After each episode count in ``trial.deploy_at`` the tuner's recommended theta runs
+    on the held-out episodes (:meth:`Experiment.deploy`); the tuner never sees them.
     """
     tuner = exp.box.make_tuner(trial.tuner, seed=trial.seed, **trial.options)
+    deploy_at = set(trial.deploy_at)
 
     def annotate(step: dict[str, Any]) -> None:
         step["outcome"]["tuner_time"] = step["tuner_time"]
         step["outcome"]["internals"] = step["internals"]  # finite floats (tuning_loop)
+        if len(exp.episodes) in deploy_at:
+            start = time.perf_counter()
+            theta = exp.full_theta(tuner.recommend())
+            step["outcome"]["recommend_time"] = time.perf_counter() - start
+            exp.deploy(theta, tuner.recommendation_rule)
 
     tuning_loop(tuner, exp.run, trial.budget, full=exp.full_theta, after_tell=annotate)
     if all(e["crashed"] for e in exp.episodes):
@@ -60,7 +68,9 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
         The record: ``trial_id``, ``name``, ``config``, ``status`` (``"done"`` or
         ``"error"``), ``instance_params``, ``theta_names``, ``theta_nominal``,
         ``tuning_lower``/``upper``, ``episodes`` (theta, return, crashed, length,
-        episode seed, wall time and tuner internals per episode), ``totals``,
+        episode seed, wall time and tuner internals per episode), ``deployed`` (the
+        recommended theta after each budget of ``deploy_at`` on the held-out episodes,
+        see :meth:`Experiment.deploy`), ``totals``,
         ``extra`` (method-specific), ``error``/``traceback`` on failure, ``host``,
         ``worker``, ``started``, ``finished``, ``wall_time``.
     """
@@ -88,7 +98,17 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
             free=[n for n, f in zip(exp.theta_names, exp.free, strict=True) if f],
         )
         extra = _methods()[trial.tuner](trial, exp)
-        record.update(status="done", episodes=exp.episodes, totals=exp.totals(), extra=extra)
+        if trial.tuner not in TUNERS and trial.deploy_episodes:
+            # Baselines deploy their best observed theta; the oracle once, at its end.
+            at = [len(exp.episodes)] if trial.tuner == "oracle" else trial.deploy_at
+            exp.deploy_best_observed(at)
+        record.update(
+            status="done",
+            episodes=exp.episodes,
+            deployed=exp.deployed,
+            totals=exp.totals(),
+            extra=extra,
+        )
     except Exception as exc:  # a failing trial must not stop the sweep
         record.update(
             status="error",
