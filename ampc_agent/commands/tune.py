@@ -68,6 +68,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--policy", default=None, help="AMPC folder (default: shipped)")
     parser.add_argument(
+        "--animation",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write episode.gif: the nominal and the recommended theta on the same episode "
+        "(rendered headless, about 15 s)",
+    )
+    parser.add_argument(
         "--logdir",
         default="runs",
         help="TensorBoard log folder (the run is <logdir>/<study folder name>)",
@@ -114,6 +121,41 @@ def _policy(system: Any, folder: str | None) -> tuple[Any, str, str]:
     fingerprint = weights_fingerprint(path)
     shipped = weights_fingerprint(system.weights) if system.has_weights else None
     return policy, fingerprint, "" if fingerprint == shipped else f"-policy{fingerprint[:8]}"
+
+
+def _animate(
+    env_id: str,
+    policy: Any,
+    instance: Any,
+    args: argparse.Namespace,
+    records: list[dict[str, Any]],
+    result: dict[str, Any],
+    study_dir: Path,
+) -> None:
+    """``study_dir/episode.gif``: episode 0's theta (the nominal one) and the recommended
+    theta, side by side on episode 0 (same instance, same seed)."""
+    from ampc_agent.tuning.animation import EVERY, episode_frames, write_animation
+    from ampc_agent.tuning.env import EpisodeTuningEnv
+
+    render = EpisodeTuningEnv(
+        env_id,
+        policy,
+        instance=instance,
+        episode_seed=args.episode_seed,
+        seed=args.seed,
+        render_mode="rgb_array",
+        env_kwargs={"width": 320, "height": 240},
+    )
+    try:
+        seed = records[0]["episode_seed"]
+        panels = [
+            episode_frames(render, np.asarray(records[0]["theta"]), seed),
+            episode_frames(render, np.asarray(result["theta_recommended"]), seed),
+        ]
+        fps = 1.0 / (render.system_env.unwrapped.dt * EVERY)
+        write_animation(study_dir / "episode.gif", panels, ["nominal", "recommended"], fps)
+    finally:
+        render.close()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -238,6 +280,8 @@ def run(args: argparse.Namespace) -> int:
         returns = np.array([r["return"] for r in records], dtype=float)
         crashed = np.array([r["crashed"] for r in records], dtype=bool)
         plot_returns(returns, crashed, study_dir / "returns.png", title=name)
+        if args.animation:
+            _animate(system.env_id, policy, instance, args, records, result, study_dir)
         if stop.requested and len(records) < args.episodes:
             console.print(
                 f"interrupted: {study_dir} holds {len(records)} of {args.episodes} episodes; "
@@ -247,5 +291,6 @@ def run(args: argparse.Namespace) -> int:
     print_tables(
         console, f"{args.system} on {label}: {args.tuner}, {len(records)} episodes", result
     )
-    console.print(f"study: {study_dir}  (best_theta.json, returns.png)   TensorBoard: {run_dir}")
+    files = "best_theta.json, returns.png" + (", episode.gif" if args.animation else "")
+    console.print(f"study: {study_dir}  ({files})   TensorBoard: {run_dir}")
     return 0

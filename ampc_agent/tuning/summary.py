@@ -23,7 +23,9 @@ def summarise(
     Returns:
         ``episodes``, ``nominal_return``/``nominal_crashed`` (episode 0, the nominal
         theta), ``best_return`` and ``theta_best`` (the tuner's best; ``None`` if every
-        episode crashed), ``crashes``, ``theta_names``, ``theta_nominal``,
+        episode crashed), ``theta_recommended`` and ``recommendation_rule`` (the theta
+        to deploy: :meth:`~ampc_agent.tuners.base.Tuner.recommend`; the nominal theta
+        while every episode crashed), ``crashes``, ``theta_names``, ``theta_nominal``,
         ``theta_tuned`` (the free entries), ``tuning_lower``/``tuning_upper``.
     """
     crashed = np.array([r["crashed"] for r in records], dtype=bool)
@@ -42,6 +44,8 @@ def summarise(
         "theta_names": names,
         "theta_nominal": [float(v) for v in spec.nominal],
         "theta_best": best_theta,
+        "theta_recommended": box.full(tuner.recommend()).tolist(),
+        "recommendation_rule": tuner.recommendation_rule,
         "theta_tuned": [n for n, f in zip(names, box.free, strict=True) if f],
         "tuning_lower": [float(v) for v in spec.tuning_lower],
         "tuning_upper": [float(v) for v in spec.tuning_upper],
@@ -63,23 +67,25 @@ def print_tables(console: Any, title: str, result: dict[str, Any]) -> None:
         table.add_row("best tuned return", f"{best:.2f}")
         table.add_row("improvement", f"{best - result['nominal_return']:+.2f}")
     table.add_row("crashed episodes", f"{result['crashes']} of {n}")
+    table.add_row("recommended theta", result["recommendation_rule"])
     console.print(table)
     theta_table = Table(title="theta")
-    for col in ("parameter", "nominal", "tuned", "tuning range"):
+    for col in ("parameter", "nominal", "recommended", "best observed", "tuning range"):
         theta_table.add_column(col, justify="right" if col != "parameter" else "left")
     names = result["theta_names"]
     tuned = result["theta_best"] or [math.nan] * len(names)
     rows = zip(
         names,
         result["theta_nominal"],
+        result["theta_recommended"],
         tuned,
         result["tuning_lower"],
         result["tuning_upper"],
         strict=True,
     )
-    for name, t0, t, lo, hi in rows:
+    for name, t0, rec, t, lo, hi in rows:
         span = f"[{lo:.4g}, {hi:.4g}]" if hi > lo else "fixed"
-        theta_table.add_row(name, f"{t0:.4g}", f"{t:.4g}", span)
+        theta_table.add_row(name, f"{t0:.4g}", f"{rec:.4g}", f"{t:.4g}", span)
     console.print(theta_table)
 
 

@@ -84,9 +84,7 @@ def _paired_lines(title: str, intro: str, table: dict[str, Any], budgets: list[i
 def _deployed_lines(s: dict[str, Any], head: str, sep: str) -> list[str]:
     budgets = s["budgets"]
     rows = {
-        m: r
-        for m, r in s["methods"].items()
-        if any(r["deployed_return"][b]["n"] for b in budgets)
+        m: r for m, r in s["methods"].items() if any(r["deployed_return"][b]["n"] for b in budgets)
     }
     if not rows:
         return ["No deployed scores (a sweep with deploy_episodes: 0, or older records).", ""]

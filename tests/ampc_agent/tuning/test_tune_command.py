@@ -11,10 +11,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from ampc_agent.cli import main
 
 
-def tune(tmp_path, study, episodes, tuner="random", seed=0):
+def tune(tmp_path, study, episodes, tuner="random", seed=0, animation=False):
     argv = [
         "tune", "cartpole", "--tuner", tuner, "--episodes", str(episodes), "--seed", str(seed),
         "--study", str(tmp_path / study), "--logdir", str(tmp_path / "runs" / study),
+        "--animation" if animation else "--no-animation",
     ]  # fmt: skip
     assert main(argv) == 0
     return json.loads((tmp_path / study / "episodes.json").read_text())
@@ -47,6 +48,30 @@ def test_tune_writes_results_plot_and_tensorboard_logs(tmp_path, capsys):
     np.testing.assert_allclose(
         [v for _, v in theta_logged], [r["theta"][0] for r in records], rtol=1e-6
     )
+
+
+def test_tune_animates_the_nominal_and_the_recommended_theta_on_the_same_episode(tmp_path):
+    import imageio.v3 as iio
+
+    from ampc_agent.tuning.animation import EVERY
+
+    records = tune(tmp_path, "anim", episodes=3, tuner="turbo", animation=True)
+    best = json.loads((tmp_path / "anim" / "best_theta.json").read_text())
+    assert best["recommendation_rule"] == "best posterior mean"
+    rec = np.array(best["theta_recommended"])
+    ran = [r["theta"] for r in records if not r["crashed"]]
+    assert any(np.array_equal(rec, t) for t in ran)  # an evaluated, non-crashed theta
+    video = iio.imread(tmp_path / "anim" / "episode.gif")
+    assert video.shape[1:] == (240, 640, 3)  # two 320 x 240 panels side by side
+    longest = max(records[0]["length"], 300)  # the recommended theta did not crash here
+    assert len(video) == -(-longest // EVERY) + 1
+    # The nominal theta crashes on hardware-like: its panel holds its last frame after it.
+    assert records[0]["crashed"]
+    # (GIF palettes differ per frame: held frames match to a fraction of a grey level.)
+    left = video[:, :, :320].astype(float)
+    last = -(-records[0]["length"] // EVERY)  # index of the frame after the crash
+    assert all(np.abs(left[i] - left[-1]).mean() < 0.3 for i in range(last, len(video)))
+    assert np.abs(left[0] - left[-1]).mean() > 0.5 and last < len(video) - 10
 
 
 def test_interrupted_tuning_resumes_to_the_same_run(tmp_path):

@@ -47,7 +47,8 @@ sys.exit(main(sys.argv[3:]))
 def argv(tmp_path: Path, study: str, episodes: int = EPISODES, *extra: str) -> list[str]:
     return [
         "tune", "cartpole", "--tuner", "cmaes", "--episodes", str(episodes),
-        "--study", str(tmp_path / study), "--logdir", str(tmp_path / "runs"), *extra,
+        "--study", str(tmp_path / study), "--logdir", str(tmp_path / "runs"), "--no-animation",
+        *extra,
     ]  # fmt: skip
 
 
@@ -265,7 +266,7 @@ def test_another_policy_or_episode_seed_mode_gets_its_own_default_study(
     from ampc_agent.tuning.study import weights_fingerprint
 
     monkeypatch.chdir(tmp_path)
-    base = ["tune", "cartpole", "--tuner", "random", "--episodes", "1"]
+    base = ["tune", "cartpole", "--tuner", "random", "--episodes", "1", "--no-animation"]
     assert main(base) == 0
     assert main([*base, "--episode-seed", "fresh"]) == 0
     assert main([*base, "--policy", str(other_policy)]) == 0
