@@ -9,6 +9,14 @@ Usage::
 
     python benchmarks/tuner_curves.py                   # full run, saved to results/
     python benchmarks/tuner_curves.py --seeds 2 --quick # smoke run, not saved
+    python benchmarks/tuner_curves.py --problems ackley10 --tuners turbo  # rerun a part
+    python benchmarks/tuner_curves.py --reference turbo_ref.json  # add a reference's runs
+
+A run of some problems or tuners replaces those in the saved JSON and keeps the rest.
+``--reference`` reads best-so-far curves of another implementation (a JSON
+``{problem: [{"seed", "best_so_far", "mean_s_per_suggestion"}, ...]}``, written by a
+script run by hand beside that implementation; nothing of it is imported) and shows it
+as one more row, with paired wins of TuRBO over it seed by seed.
 
 Writes ``benchmarks/results/tuner_curves.{md,json,png}``.
 """
@@ -32,12 +40,14 @@ from benchmarks.report.plots import COLORS
 from benchmarks.tuner_overhead import machine_info
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BUDGETS = {"branin": 30, "hartmann6": 50, "hartmann6_crash": 50}
+BUDGETS = {"branin": 30, "hartmann6": 100, "hartmann6_crash": 50, "ackley10": 200}
+#: Row name of a reference implementation's runs (``--reference``).
+REFERENCE = "reference TuRBO-1"
 
 
-def run_all(budgets: dict[str, int], seeds: int) -> dict[str, Any]:
-    jobs = [(p, t, s) for p in budgets for t in TUNERS for s in range(seeds)]
-    out: dict[str, Any] = {p: {t: [] for t in TUNERS} for p in budgets}
+def run_all(budgets: dict[str, int], seeds: int, tuners: list[str]) -> dict[str, Any]:
+    jobs = [(p, t, s) for p in budgets for t in tuners for s in range(seeds)]
+    out: dict[str, Any] = {p: {t: [] for t in tuners} for p in budgets}
     for problem_name, tuner_name, seed in tqdm(jobs, desc="curves", unit="run"):
         problem = get_problem(problem_name)
         r = run_tuner(problem, tuner_name, budgets[problem_name], seed)
@@ -72,7 +82,7 @@ def to_markdown(results: dict[str, Any], budgets: dict[str, int], seeds: int, in
     ]
     for p, budget in budgets.items():
         problem = get_problem(p)
-        checkpoints = sorted({10, budget // 2, budget})
+        checkpoints = sorted({10, 25, budget // 2, budget} - {b for b in (25,) if b >= budget})
         lines += [
             f"## {p} (d = {problem.dim}, optimum {problem.optimum_value:.4f}, "
             f"x0 value {problem.value(problem.x0):.4f})",
@@ -82,21 +92,51 @@ def to_markdown(results: dict[str, Any], budgets: dict[str, int], seeds: int, in
             + " | crashes (median) | tuner s/episode |",
             "|---|" + "---:|" * (len(checkpoints) + 2),
         ]
-        for t in TUNERS:
+        for t in [t for t in (*TUNERS, REFERENCE) if t in results[p]]:
             runs = results[p][t]
             q = quartiles(runs)
             cells = [
                 f"{q[1, c - 1]:.3f} [{q[0, c - 1]:.3f}, {q[2, c - 1]:.3f}]" for c in checkpoints
             ]
-            crashes = np.median([r["n_crashed"] for r in runs])
+            crashes = np.median([r.get("n_crashed", 0) for r in runs])
             secs = np.mean([r["seconds"] for r in runs]) / budget
             lines.append(f"| {t} | " + " | ".join(cells) + f" | {crashes:.0f} | {secs:.3f} |")
-        if p.endswith("crash"):
+        if REFERENCE in results[p] and "turbo" in results[p]:
+            lines += ["", _paired_with_reference(results[p], budget)]
+        if p.endswith("crash") and "gibo" in results[p]:
             feasible = [not r["final_iterate_crashes"] for r in results[p]["gibo"]]
             lines += ["", f"GIBO final iterate feasible in {sum(feasible)}/{len(feasible)} seeds."]
         lines.append("")
     lines += ["## Machine", ""] + [f"- {k}: {v}" for k, v in info.items()] + [""]
     return "\n".join(lines)
+
+
+def _paired_with_reference(runs: dict[str, Any], budget: int) -> str:
+    ours = {r["seed"]: r["best_so_far"][budget - 1] for r in runs["turbo"]}
+    ref = {r["seed"]: r["best_so_far"][budget - 1] for r in runs[REFERENCE]}
+    seeds = sorted(set(ours) & set(ref))
+    wins = sum(ours[s] > ref[s] for s in seeds)
+    return (
+        f"TuRBO better than the {REFERENCE} at {budget} in {wins} of {len(seeds)} seeds "
+        "(same seed number; the two draw their random numbers differently)."
+    )
+
+
+def read_reference(path: Path, budgets: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """Runs of another implementation, in this benchmark's run format (see the module)."""
+    data = json.loads(Path(path).read_text())
+    out = {}
+    for p, runs in data.items():
+        if p in budgets:
+            out[p] = [
+                {
+                    "seed": r["seed"],
+                    "best_so_far": r["best_so_far"][: budgets[p]],
+                    "seconds": r["mean_s_per_suggestion"] * budgets[p],
+                }
+                for r in runs
+            ]
+    return out
 
 
 def plot(results: dict[str, Any], budgets: dict[str, int], path: Path) -> None:
@@ -109,16 +149,20 @@ def plot(results: dict[str, Any], budgets: dict[str, int], path: Path) -> None:
     for ax, (p, budget) in zip(axes[0], budgets.items(), strict=True):
         problem = get_problem(p)
         x = np.arange(1, budget + 1)
-        for t in TUNERS:
+        for t in [t for t in (*TUNERS, REFERENCE) if t in results[p]]:
             q = quartiles(results[p][t])
-            ax.plot(x, q[1], color=COLORS[t], label=t)
-            ax.fill_between(x, q[0], q[2], color=COLORS[t], alpha=0.2)
+            color = COLORS.get(t, "tab:gray")
+            style = "--" if t == REFERENCE else "-"
+            ax.plot(x, q[1], color=color, ls=style, label=t)
+            ax.fill_between(x, q[0], q[2], color=color, alpha=0.2)
         ax.axhline(problem.optimum_value, color="k", ls="--", lw=1, label="optimum")
         ax.set_title(f"{p} (d={problem.dim})")
         ax.set_xlabel("episodes")
         ax.set_ylabel("best feasible value")
         if p == "branin":
             ax.set_ylim(-10.0, 1.0)  # the x0 value (-24) would squash the curves
+        if p == "ackley10":
+            ax.set_ylim(-8.0, 0.5)
     axes[0][0].legend(loc="lower right")
     fig.suptitle("median and quartiles of best-so-far over seeds")
     fig.tight_layout()
@@ -138,10 +182,12 @@ def print_summary(results: dict[str, Any], budgets: dict[str, int]) -> None:
         return
     table = Table(title="median best-so-far at the full budget")
     table.add_column("problem")
-    for t in TUNERS:
+    shown = [t for t in (*TUNERS, REFERENCE) if any(t in results[p] for p in budgets)]
+    for t in shown:
         table.add_column(t, justify="right")
     for p in budgets:
-        table.add_row(p, *[f"{quartiles(results[p][t])[1, -1]:.3f}" for t in TUNERS])
+        cells = [f"{quartiles(results[p][t])[1, -1]:.3f}" if t in results[p] else "" for t in shown]
+        table.add_row(p, *cells)
     Console().print(table)
 
 
@@ -149,19 +195,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="budgets / 3, results not saved")
+    parser.add_argument("--problems", nargs="+", choices=sorted(BUDGETS), default=list(BUDGETS))
+    parser.add_argument("--tuners", nargs="+", choices=TUNERS, default=list(TUNERS))
+    parser.add_argument("--reference", type=Path, help="JSON of a reference's runs (module doc)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    budgets = {p: max(b // 3, 10) for p, b in BUDGETS.items()} if args.quick else dict(BUDGETS)
+    budgets = {p: BUDGETS[p] for p in args.problems}
+    if args.quick:
+        budgets = {p: max(b // 3, 10) for p, b in budgets.items()}
     info = machine_info()
     t0 = time.perf_counter()
-    results = run_all(budgets, args.seeds)
+    results = run_all(budgets, args.seeds, args.tuners) if args.tuners else {}
     info["wall_clock_s"] = round(time.perf_counter() - t0, 1)
+    if args.reference is not None:
+        for p, runs in read_reference(args.reference, budgets).items():
+            results.setdefault(p, {})[REFERENCE] = runs
     print_summary(results, budgets)
     if args.quick:
         return
+    saved = RESULTS / "tuner_curves.json"
+    if saved.is_file() and saved.stat().st_size:  # keep the problems and tuners not rerun
+        old = json.loads(saved.read_text())
+        for p, by_tuner in old["results"].items():
+            if p in BUDGETS and old["budgets"].get(p) == BUDGETS[p]:
+                merged = {**by_tuner, **results.get(p, {})}
+                results[p] = merged
+        info["wall_clock_s"] = round(
+            old["machine"].get("wall_clock_s", 0) + info["wall_clock_s"], 1
+        )
+    budgets = {p: BUDGETS[p] for p in BUDGETS if p in results}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "tuner_curves.md").write_text(to_markdown(results, budgets, args.seeds, info))
-    (RESULTS / "tuner_curves.json").write_text(
+    saved.write_text(
         json.dumps({"machine": info, "budgets": budgets, "results": results}, indent=None)
     )
     plot(results, budgets, RESULTS / "tuner_curves.png")

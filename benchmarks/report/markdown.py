@@ -145,8 +145,9 @@ def _group_section(name: str, s: dict[str, Any], png: str) -> list[str]:
         f"({min(s['seeds'])}-{max(s['seeds'])}); largest budget: {s['budget']} episodes.",
         "",
     ]
-    at = 20 if 20 in budgets else budgets[-1]
-    lines += [f"**{headline(s, at)}**", ""]
+    if budgets:
+        at = 20 if 20 in budgets else budgets[-1]
+        lines += [f"**{headline(s, at)}**", ""]
     lines += _deployed_lines(s, head, sep)
     lines += [f"![{name}: deployed score and best-so-far curves]({png})", ""]
     lines += ["### Best-so-far return (secondary): median [25 %, 75 %]", "", head, sep]

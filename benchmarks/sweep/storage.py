@@ -34,7 +34,16 @@ from ampc_agent.io import atomic_write_bytes, check_name
 __all__ = ["ResultStore", "TIMING_KEYS", "code_versions", "without_timing"]
 
 #: Keys that differ between two runs of the same trial (times, host, versions).
-TIMING_KEYS = ("wall_time", "tuner_time", "started", "finished", "host", "versions", "worker")
+TIMING_KEYS = (
+    "wall_time",
+    "tuner_time",
+    "recommend_time",
+    "started",
+    "finished",
+    "host",
+    "versions",
+    "worker",
+)
 
 
 class ResultStore:

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks.report import write_report
@@ -89,6 +90,45 @@ def test_same_seed_same_numbers_and_the_tuner_starts_at_nominal():
     assert len(thetas) == 3  # the tuner moved
 
 
+def test_the_recommended_theta_runs_on_held_out_episodes_disjoint_from_the_tuning_ones():
+    from ampc_agent.tuning.env import EpisodeTuningEnv
+    from benchmarks.sweep.systems import get_system
+
+    kw = dict(episode_seed="fresh", deploy_episodes=3, deploy_budgets=(2, 4))
+    records = {}
+    for method in ("random", "turbo", "nominal", "oracle"):
+        options = {"episodes": 6, "mpc_reference": False} if method == "oracle" else {}
+        trial = TrialConfig("cartpole-pump", method, "hardware-like", 4, 5, options=options, **kw)
+        first, second = run_trial(trial.to_dict()), run_trial(trial.to_dict())
+        assert first["status"] == "done", first.get("traceback")
+        assert without_timing(first) == without_timing(second)  # same seed, same numbers
+        records[method] = first
+    tuning = {e["episode_seed"] for r in records.values() for e in r["episodes"]}
+    assert tuning == set(range(4, 10))  # trial seed + episode index (the oracle's 6)
+    for method, r in records.items():
+        budgets = [d["budget"] for d in r["deployed"]]
+        assert budgets == ([6] if method == "oracle" else [2, 4, 5])
+        for d in r["deployed"]:
+            assert len(d["episode_seeds"]) == 3 and not set(d["episode_seeds"]) & tuning
+            assert d["episode_seeds"] == records["random"]["deployed"][0]["episode_seeds"]
+            assert d["mean_return"] == pytest.approx(np.mean(d["returns"]))
+            assert d["crash_rate"] == pytest.approx(np.mean(d["crashed"]))
+    # Random search deploys its best observed theta of the first b episodes.
+    for d in records["random"]["deployed"]:
+        first = [e for e in records["random"]["episodes"][: d["budget"]] if not e["crashed"]]
+        assert d["theta"] == max(first, key=lambda e: e["return"])["theta"]
+        assert d["rule"] == "best observed"
+    assert {d["rule"] for d in records["turbo"]["deployed"]} == {"best posterior mean"}
+    # The held-out numbers are episodes of the theta on the instance, with those seeds.
+    d = records["turbo"]["deployed"][-1]
+    system = get_system("cartpole-pump")
+    env = EpisodeTuningEnv(
+        system.env_id, system.make_policy(), instance=records["turbo"]["instance_params"]
+    )
+    again = [env.run(d["theta"], seed=s)["return"] for s in d["episode_seeds"]]
+    assert again == d["returns"]
+
+
 def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
     store = ResultStore(tmp_path / "results")
     good = [TrialConfig("cartpole-pump", "random", "hardware-like", s, 3) for s in (0, 1)]
@@ -110,7 +150,8 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
 
 def test_a_killed_sweep_resumes_to_the_results_of_an_uninterrupted_one(tmp_path):
     sweep = ["--systems", "cartpole-pump", "--tuners", "random", "--seeds", "10"]
-    sweep += ["--budgets", "5", "--workers", "2", "--no-report"]
+    sweep += ["--budgets", "5", "--workers", "2", "--no-report", "--episode-seed", "fresh"]
+    sweep += ["--deploy-episodes", "2", "--deploy-budgets", "3"]
     killed = tmp_path / "killed"
     cmd = [sys.executable, "-m", "benchmarks.cli", "sweep", *sweep, "--results", str(killed)]
     proc = subprocess.Popen(
@@ -136,11 +177,18 @@ def test_a_killed_sweep_resumes_to_the_results_of_an_uninterrupted_one(tmp_path)
         json.loads(path.read_text())  # every record on disk is whole
 
     config = SweepConfig(
-        systems=["cartpole-pump"], tuners=["random"], seeds=list(range(10)), budgets=[5]
+        systems=["cartpole-pump"],
+        tuners=["random"],
+        seeds=list(range(10)),
+        budgets=[5],
+        episode_seed="fresh",
+        deploy_episodes=2,
+        deploy_budgets=[3],
     )
     resumed = run_sweep(config.trials(), store, workers=2, progress=False)
     assert resumed.skipped == before and resumed.done == 10 - before
     fresh = ResultStore(tmp_path / "fresh")
     run_sweep(config.trials(), fresh, workers=2, progress=False)
-    assert comparable(store) == comparable(fresh)
+    assert comparable(store) == comparable(fresh)  # re-evaluations included
     assert len(comparable(fresh)) == 10
+    assert all(len(r["deployed"]) == 2 for r in comparable(fresh).values())

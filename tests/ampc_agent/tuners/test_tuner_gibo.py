@@ -133,3 +133,43 @@ def test_refit_and_matern_variants_run():
             theta = tuner.ask()
             tuner.tell(theta, quadratic(theta))
         assert tuner.internals()["gibo_steps"] == 1.0
+
+
+def test_from_a_crashing_start_gibo_never_reruns_a_crash_and_reaches_the_feasible_region():
+    # A hidden crash region: the disc of radius 0.35 around x0 (x0 crashes).
+    center = np.array([0.5, 0.5])
+
+    def episode(theta):
+        if np.linalg.norm(theta - center) < 0.35:
+            return float("nan"), True
+        return quadratic(theta), False
+
+    tuner = GiboTuner([0.0, 0.0], [1.0, 1.0], x0=center, seed=3, **FAST)
+    crashed_thetas, first_feasible = [], None
+    for episode_index in range(30):
+        theta = tuner.ask()
+        assert not any(np.array_equal(theta, c) for c in crashed_thetas), episode_index
+        value, crashed = episode(theta)
+        tuner.tell(theta, value, crashed=crashed)
+        if crashed:
+            crashed_thetas.append(theta)
+        elif first_feasible is None:
+            first_feasible = episode_index
+    assert first_feasible is not None and first_feasible <= 12
+    # Then the gradient phase climbs from the first feasible point.
+    assert tuner.internals()["gibo_steps"] >= 3
+    _, best = tuner.best()
+    X, values, crashed = tuner.history
+    assert best > values[first_feasible]
+
+
+def test_while_everything_crashed_the_queries_widen_around_x0():
+    tuner = GiboTuner([0.0] * 3, [1.0] * 3, x0=[0.5] * 3, seed=0, **FAST)
+    spread = []
+    for _ in range(12):
+        theta = tuner.ask()
+        spread.append(np.max(np.abs(theta - 0.5)))
+        tuner.tell(theta, float("nan"), crashed=True)
+    for k, half in enumerate(spread[1:], start=1):
+        assert half <= min(0.5, 0.2 * 2 ** (k / 4)) + 1e-12
+    assert max(spread[:4]) < 0.35 < max(spread[8:])  # the box doubles every 4 crashes
