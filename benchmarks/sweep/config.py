@@ -239,7 +239,21 @@ class SweepConfig:
     deploy_budgets: list[int] = field(default_factory=lambda: list(DEPLOY_BUDGETS))
 
     def trials(self) -> list[TrialConfig]:
-        """All trials of the sweep, in a deterministic order."""
+        """All trials of the sweep, in a deterministic order.
+
+        A baseline a system cannot run is left out for that system (``sysid`` on a
+        system without a ``sysid_model``), so one config serves every system with
+        weights; a sweep in which no system can run it is refused.
+        """
+        runnable = {
+            (system, tuner)
+            for system in self.systems
+            for tuner in self.tuners
+            if tuner != "sysid" or get_system(system).spec.sysid_model is not None
+        }
+        for tuner in self.tuners:
+            if not any((system, tuner) in runnable for system in self.systems):
+                raise ValueError(f"no system of the sweep can run {tuner!r}: {self.systems}")
         return [
             TrialConfig(
                 system=system,
@@ -256,6 +270,7 @@ class SweepConfig:
             for system, budget, instance, tuner, seed in itertools.product(
                 self.systems, self.budgets, self.instances, self.tuners, self.seeds
             )
+            if (system, tuner) in runnable
         ]
 
 
