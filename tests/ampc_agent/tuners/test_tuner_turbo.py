@@ -151,3 +151,38 @@ def test_trust_region_state_round_trips_through_the_study(tmp_path):
     resumed = TurboTuner([0.0, 0.0], [1.0, 1.0], n_init=2, failure_tolerance=2, study_dir=tmp_path)
     assert dataclasses.asdict(resumed.trust_region) == dataclasses.asdict(tuner.trust_region)
     assert resumed.trust_region.length == 0.4
+
+
+def test_turbo_gp_fit_takes_the_reference_steps_of_gpytorch_marginal_likelihood():
+    import gpytorch
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    from ampc_agent.tuners.models import TURBO_START, fit_turbo_gp
+
+    gen = torch.Generator().manual_seed(0)
+    X = torch.rand(30, 3, generator=gen, dtype=torch.float64)
+    y = torch.sin(5.0 * X).sum(-1) + 0.1 * torch.randn(30, generator=gen, dtype=torch.float64)
+    ours = fit_turbo_gp(X, y)
+    # The same 50 Adam steps through gpytorch's ExactMarginalLogLikelihood.
+    model = fit_turbo_gp(X, y, steps=0)
+    model.covar_module.base_kernel.lengthscale = torch.full((1, 3), TURBO_START["lengthscale"])
+    model.covar_module.outputscale = torch.tensor(TURBO_START["outputscale"])
+    model.likelihood.noise = torch.tensor([TURBO_START["noise"]])
+    model.mean_module.constant = torch.tensor(0.0)
+    model.train()
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    with gpytorch.settings.max_cholesky_size(float("inf")):
+        for _ in range(50):
+            optimizer.zero_grad()
+            (-mll(model(model.train_inputs[0]), model.train_targets)).backward()
+            optimizer.step()
+    for get in (
+        lambda m: m.covar_module.base_kernel.lengthscale,
+        lambda m: m.covar_module.outputscale,
+        lambda m: m.likelihood.noise,
+        lambda m: m.mean_module.constant,
+    ):
+        torch.testing.assert_close(get(ours).detach(), get(model).detach(), rtol=1e-6, atol=1e-9)
+    noise = float(ours.likelihood.noise)
+    assert 5e-4 <= noise <= 0.2  # the reference's box: never an exact interpolation
