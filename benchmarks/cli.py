@@ -155,7 +155,7 @@ def sweep(args: argparse.Namespace) -> int:
             )
             return stop.exit_code
         if not args.no_report:
-            print(f"report: {write_report(args.results)}")
+            print(f"report: {write_report(args.results, animations=True)}")
             print(f"TensorBoard logs: {write_tensorboard(args.results)}")
     return 1 if summary.errors else 0
 
@@ -167,7 +167,7 @@ def report(args: argparse.Namespace) -> int:
         raise ValueError(f"results folder {args.results} does not exist")
     if any(b < 1 for b in args.budgets):
         raise ValueError(f"--budgets must be >= 1, got {args.budgets}")
-    print(write_report(args.results, args.out, args.budgets))
+    print(write_report(args.results, args.out, args.budgets, animations=args.animation))
     return 0
 
 
@@ -221,6 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("results", type=Path, help="results folder of a sweep")
     p.add_argument("--out", type=Path, help="output folder (default: the results folder)")
     p.add_argument("--budgets", nargs="+", type=int, default=list(BUDGETS))
+    p.add_argument(
+        "--animation",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="render one GIF per system (nominal and deployed theta) into the report",
+    )
     p = sub.add_parser("tensorboard", help="write TensorBoard logs and start TensorBoard")
     p.add_argument("results", type=Path, help="results folder of a sweep")
     p.add_argument("--port", type=int, default=6006)

@@ -203,7 +203,10 @@ def _group_section(name: str, s: dict[str, Any], png: str) -> list[str]:
 
 
 def write_report(
-    results: str | Path, out: str | Path | None = None, budgets: Sequence[int] = BUDGETS
+    results: str | Path,
+    out: str | Path | None = None,
+    budgets: Sequence[int] = BUDGETS,
+    animations: bool = False,
 ) -> Path:
     """Write ``report.md``, ``report.json`` and one PNG per report group
     (``<system>--<instance>.png``) for a results folder.
@@ -212,6 +215,8 @@ def write_report(
         results: Results folder of a sweep (with ``trials/``).
         out: Output folder (default: ``results``).
         budgets: Budgets of the table columns (those above the sweep's budget are left out).
+        animations: Also render ``<system>.gif`` per system
+            (:mod:`benchmarks.report.animation`, about 15 s each) and embed it.
 
     Returns:
         Path of ``report.md``.
@@ -230,7 +235,20 @@ def write_report(
         f"{len(records)} finished trials, {len(errors)} failed trials, from `{results}`.",
         "",
     ]
+    gifs = {}
+    if animations:
+        from benchmarks.report.animation import animate_systems
+
+        gifs = animate_systems(summary, records, out)
     for name, s in summary["groups"].items():
+        gif = gifs.pop(s["system"], None)
+        if gif is not None:
+            lines += [
+                f"![{s['system']}: nominal and deployed theta]({gif[0]})",
+                "",
+                f"*{gif[1]}.*",
+                "",
+            ]
         png = name.replace(" / ", "--").replace(" ", "-") + ".png"
         plot_group(
             name, methods_of(groups[name]), baselines, max(s["budget"], 1), out / png, s["budgets"]
