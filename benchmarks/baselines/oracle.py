@@ -10,7 +10,12 @@ of ``episodes`` episodes (default 200, four times the tuners' largest budget):
 3. the rest: CMA-ES started at the best non-crashed theta so far (the true theta
    if none), with the trial seed.
 
-The oracle value is the best non-crashed return of the whole run.
+The oracle value is the best non-crashed return of the whole run. Its deployed theta
+(the reference of the deployed score): with fresh episode seeds the best single return
+is partly luck, so the ``validate`` (default 5) thetas with the best returns run
+``validate_episodes`` (default 5) more episodes each (the next seeds of the trial, never
+the held-out ones), and the one with the best mean return over all its episodes is
+deployed; with a fixed episode seed (every rerun is the same episode) the best observed.
 
 Why not the MPC with the true parameters as the reference? The MPC's model has no
 actuation delay and no sensor noise, so on a mismatched system it is not the best
@@ -81,13 +86,39 @@ def _search(exp: Experiment, tuner: Any, episodes: int) -> None:
     tuning_loop(tuner, exp.run, episodes, full=exp.full_theta)
 
 
+def validated_theta(exp: Experiment, candidates: int, episodes: int) -> np.ndarray:
+    """The theta to deploy: of the ``candidates`` best non-crashed thetas so far, the one
+    with the best mean return after ``episodes`` more episodes each (crashes count as
+    their return); theta_nom if nothing was feasible."""
+    ok = sorted((e for e in exp.episodes if not e["crashed"]), key=lambda e: -e["return"])
+    if not ok:
+        return exp.theta_nominal.copy()
+    top: list[tuple[float, ...]] = []
+    for e in ok:
+        if tuple(e["theta"]) not in top:
+            top.append(tuple(e["theta"]))
+        if len(top) == candidates:
+            break
+    for theta in top:
+        for _ in range(episodes):
+            exp.run(np.array(theta))
+
+    def mean(theta: tuple[float, ...]) -> float:
+        return float(np.mean([e["return"] for e in exp.episodes if tuple(e["theta"]) == theta]))
+
+    return np.array(max(top, key=mean))
+
+
 def run(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
     """Run the oracle. Options: ``episodes`` (200), ``random_fraction`` (0.25),
-    ``mpc_reference`` (True), and any option of the CMA-ES tuner (``cmaes.<key>`` is
-    not needed: unknown keys go to CMA-ES). The trial's ``budget`` does not limit it."""
+    ``mpc_reference`` (True), ``validate`` (5), ``validate_episodes`` (5), and any option
+    of the CMA-ES tuner (``cmaes.<key>`` is not needed: unknown keys go to CMA-ES). The
+    trial's ``budget`` does not limit it."""
 
     options = dict(trial.options)
     episodes = int(options.pop("episodes", 200))
+    n_validate = int(options.pop("validate", 5))
+    n_validate_episodes = int(options.pop("validate_episodes", 5))
     n_random = round(float(options.pop("random_fraction", 0.25)) * episodes)
     with_mpc = bool(options.pop("mpc_reference", True))
     theta0, clipped = true_theta(exp)
@@ -100,6 +131,12 @@ def run(trial: TrialConfig, exp: Experiment) -> dict[str, Any]:
     _search(exp, cmaes, episodes - len(exp.episodes))
     first = exp.episodes[0]
     reference = mpc_reference(trial, exp) if with_mpc else None
+    if trial.deploy_episodes:
+        if trial.episode_seed == "fresh":
+            theta = validated_theta(exp, n_validate, n_validate_episodes)
+            exp.deploy(theta, f"best mean of the top {n_validate} over more episodes")
+        else:
+            exp.deploy_best_observed([len(exp.episodes)])
     return {
         "random_episodes": max(n_random, 1),
         "cmaes_start": [float(t) for t in start],

@@ -98,10 +98,8 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
             free=[n for n, f in zip(exp.theta_names, exp.free, strict=True) if f],
         )
         extra = _methods()[trial.tuner](trial, exp)
-        if trial.tuner not in TUNERS and trial.deploy_episodes:
-            # Baselines deploy their best observed theta; the oracle once, at its end.
-            at = [len(exp.episodes)] if trial.tuner == "oracle" else trial.deploy_at
-            exp.deploy_best_observed(at)
+        if trial.tuner in ("nominal", "sysid") and trial.deploy_episodes:
+            exp.deploy_best_observed(trial.deploy_at)  # (the oracle deploys in its run)
         record.update(
             status="done",
             episodes=exp.episodes,

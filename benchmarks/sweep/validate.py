@@ -50,7 +50,13 @@ def _delays(value: Any) -> None:
 BASELINE_OPTIONS: dict[str, dict[str, Callable[[Any], None]]] = {
     "nominal": {"episodes": _positive_int},
     "sysid": {"max_episodes": _positive_int, "prior": _nonnegative, "delays": _delays},
-    "oracle": {"episodes": _positive_int, "random_fraction": _fraction, "mpc_reference": _flag},
+    "oracle": {
+        "episodes": _positive_int,
+        "random_fraction": _fraction,
+        "mpc_reference": _flag,
+        "validate": _positive_int,
+        "validate_episodes": _positive_int,
+    },
 }
 
 

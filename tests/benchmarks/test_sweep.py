@@ -97,17 +97,20 @@ def test_the_recommended_theta_runs_on_held_out_episodes_disjoint_from_the_tunin
     kw = dict(episode_seed="fresh", deploy_episodes=3, deploy_budgets=(2, 4))
     records = {}
     for method in ("random", "turbo", "nominal", "oracle"):
-        options = {"episodes": 6, "mpc_reference": False} if method == "oracle" else {}
+        options = {}
+        if method == "oracle":  # 6 episodes, then its best theta 1 more time (validated)
+            options = {"episodes": 6, "mpc_reference": False, "validate": 1}
+            options["validate_episodes"] = 1
         trial = TrialConfig("cartpole-pump", method, "hardware-like", 4, 5, options=options, **kw)
         first, second = run_trial(trial.to_dict()), run_trial(trial.to_dict())
         assert first["status"] == "done", first.get("traceback")
         assert without_timing(first) == without_timing(second)  # same seed, same numbers
         records[method] = first
     tuning = {e["episode_seed"] for r in records.values() for e in r["episodes"]}
-    assert tuning == set(range(4, 10))  # trial seed + episode index (the oracle's 6)
+    assert tuning == set(range(4, 11))  # trial seed + episode index (the oracle's 7)
     for method, r in records.items():
         budgets = [d["budget"] for d in r["deployed"]]
-        assert budgets == ([6] if method == "oracle" else [2, 4, 5])
+        assert budgets == ([7] if method == "oracle" else [2, 4, 5])
         for d in r["deployed"]:
             assert len(d["episode_seeds"]) == 3 and not set(d["episode_seeds"]) & tuning
             assert d["episode_seeds"] == records["random"]["deployed"][0]["episode_seeds"]
