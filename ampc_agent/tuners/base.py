@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -42,7 +41,7 @@ from ampc_agent.tuners.space import (
     validate_point,
     validate_value,
 )
-from ampc_agent.tuners.study import FORMAT_VERSION, load_state, save_state, state_path
+from ampc_agent.tuners.study import FORMAT_VERSION, check_saved, load_state, save_state
 
 
 class Tuner(ABC):
@@ -292,39 +291,7 @@ class Tuner(ABC):
 
     # -------------------------------------------------------------- internals
     def _restore(self, saved: dict[str, Any]) -> None:
-        where = state_path(self.study_dir)  # type: ignore[arg-type]
-        if saved.get("tuner") != self.name:
-            raise ValueError(
-                f"study {where} was made by tuner {saved.get('tuner')!r}, not {self.name!r}"
-            )
-        if saved.get("dim") != self.dim:
-            raise ValueError(
-                f"study {where} has dimension {saved.get('dim')}, but the bounds have "
-                f"dimension {self.dim}"
-            )
-        for key in ("lower", "upper"):
-            stored = np.array(saved[key], dtype=np.float64)
-            if not np.array_equal(stored, getattr(self, key)):
-                raise ValueError(
-                    f"study {where} has {key}={stored.tolist()}, "
-                    f"but the tuner was given {key}={getattr(self, key).tolist()}"
-                )
-        if saved.get("seed") != self.seed:
-            raise ValueError(
-                f"study {where} has seed={saved.get('seed')}, but the tuner was given "
-                f"seed={self.seed}"
-            )
-        x0 = None if self.x0 is None else self.x0.tolist()
-        if saved.get("x0") != x0:
-            raise ValueError(
-                f"study {where} has x0={saved.get('x0')}, but the tuner was given x0={x0}"
-            )
-        options = _json_roundtrip(self.options)
-        if saved.get("options") != options:
-            raise ValueError(
-                f"study {where} has options={saved.get('options')}, but the tuner was "
-                f"given options={options}"
-            )
+        check_saved(saved, self)
         hist = saved["history"]
         self._X = [np.array(x, dtype=np.float64) for x in hist["X"]]
         self._values = [math.nan if v is None else float(v) for v in hist["values"]]
@@ -341,7 +308,3 @@ def _crash_value(value: object) -> float:
     except (TypeError, ValueError):
         return math.nan
     return v if math.isfinite(v) else math.nan
-
-
-def _json_roundtrip(obj: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(obj))

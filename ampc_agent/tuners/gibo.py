@@ -50,7 +50,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -62,35 +61,12 @@ from ampc_agent.tuners import _options as opt
 from ampc_agent.tuners.acquisition import GradientInformation
 from ampc_agent.tuners.base import Tuner
 from ampc_agent.tuners.crashes import assign_virtual_values, training_data
-from ampc_agent.tuners.gradient import posterior_gradient
+from ampc_agent.tuners.gradient import cosine_step_size, normalized_step, posterior_gradient
 from ampc_agent.tuners.models import DTYPE, KERNELS, fixed_gp, hyperparameters, posterior_mean_std
 from ampc_agent.tuners.recommend import best_posterior_mean
 from ampc_agent.tuners.seeding import derive_seed, seeded_torch
 
-
-def cosine_step_size(step: int, start: float, end: float, horizon: int) -> float:
-    r"""Step size after ``step`` updates: cosine decay from ``start`` to ``end``.
-
-    Args:
-        step: Number of update steps already taken (0 for the first step).
-        start: Step size at step 0.
-        end: Step size from step ``horizon`` on.
-        horizon: Length of the decay in steps.
-
-    Returns:
-        :math:`\eta_t = \eta_{end} + \tfrac12 (\eta_{start} - \eta_{end})
-        (1 + \cos(\pi \min(t, T) / T))`.
-    """
-    t = min(max(step, 0), horizon) / max(horizon, 1)
-    return float(end + 0.5 * (start - end) * (1.0 + math.cos(math.pi * t)))
-
-
-def normalized_step(gradient: np.ndarray, lengthscale: np.ndarray, step_size: float) -> np.ndarray:
-    r"""GIBO's update :math:`\eta\, \ell \odot g / \lVert g \rVert` (zero if :math:`g = 0`)."""
-    norm = float(np.linalg.norm(gradient))
-    if norm == 0.0 or not math.isfinite(norm):
-        return np.zeros_like(gradient)
-    return step_size * lengthscale * gradient / norm
+__all__ = ["GiboTuner", "cosine_step_size", "normalized_step"]
 
 
 class GiboTuner(Tuner):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from botorch.models import SingleTaskGP
 from gpytorch.kernels import MaternKernel, RBFKernel
@@ -159,3 +160,28 @@ def _outcome_std(model: SingleTaskGP) -> Tensor:
     if tf is None:
         return torch.tensor(1.0, dtype=torch.float64)
     return tf.stdvs.detach().reshape(())
+
+
+def cosine_step_size(step: int, start: float, end: float, horizon: int) -> float:
+    r"""Step size after ``step`` updates: cosine decay from ``start`` to ``end``.
+
+    Args:
+        step: Number of update steps already taken (0 for the first step).
+        start: Step size at step 0.
+        end: Step size from step ``horizon`` on.
+        horizon: Length of the decay in steps.
+
+    Returns:
+        :math:`\eta_t = \eta_{end} + \tfrac12 (\eta_{start} - \eta_{end})
+        (1 + \cos(\pi \min(t, T) / T))`.
+    """
+    t = min(max(step, 0), horizon) / max(horizon, 1)
+    return float(end + 0.5 * (start - end) * (1.0 + math.cos(math.pi * t)))
+
+
+def normalized_step(gradient: np.ndarray, lengthscale: np.ndarray, step_size: float) -> np.ndarray:
+    r"""GIBO's update :math:`\eta\, \ell \odot g / \lVert g \rVert` (zero if :math:`g = 0`)."""
+    norm = float(np.linalg.norm(gradient))
+    if norm == 0.0 or not math.isfinite(norm):
+        return np.zeros_like(gradient)
+    return step_size * lengthscale * gradient / norm

@@ -11,8 +11,11 @@ bit for bit; non-finite numbers are stored as ``null``.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ampc_agent.io import read_json, write_json
 
@@ -53,3 +56,42 @@ def load_state(study_dir: str | Path) -> dict[str, Any] | None:
             f"{path} has format_version={state.get('format_version')!r}, expected {FORMAT_VERSION}"
         )
     return state
+
+
+def check_saved(saved: dict[str, Any], tuner: Any) -> None:
+    r"""Refuse to resume ``tuner`` from a state saved by another tuner, dimension, box,
+    seed, ``x0`` or options (``ValueError`` naming the item and both values)."""
+    where = state_path(tuner.study_dir)  # type: ignore[arg-type]
+    if saved.get("tuner") != tuner.name:
+        raise ValueError(
+            f"study {where} was made by tuner {saved.get('tuner')!r}, not {tuner.name!r}"
+        )
+    if saved.get("dim") != tuner.dim:
+        raise ValueError(
+            f"study {where} has dimension {saved.get('dim')}, but the bounds have "
+            f"dimension {tuner.dim}"
+        )
+    for key in ("lower", "upper"):
+        stored = np.array(saved[key], dtype=np.float64)
+        if not np.array_equal(stored, getattr(tuner, key)):
+            raise ValueError(
+                f"study {where} has {key}={stored.tolist()}, "
+                f"but the tuner was given {key}={getattr(tuner, key).tolist()}"
+            )
+    if saved.get("seed") != tuner.seed:
+        raise ValueError(
+            f"study {where} has seed={saved.get('seed')}, but the tuner was given seed={tuner.seed}"
+        )
+    x0 = None if tuner.x0 is None else tuner.x0.tolist()
+    if saved.get("x0") != x0:
+        raise ValueError(f"study {where} has x0={saved.get('x0')}, but the tuner was given x0={x0}")
+    options = _json_roundtrip(tuner.options)
+    if saved.get("options") != options:
+        raise ValueError(
+            f"study {where} has options={saved.get('options')}, but the tuner was "
+            f"given options={options}"
+        )
+
+
+def _json_roundtrip(obj: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(obj))
