@@ -167,15 +167,18 @@ def evaluate_ampc(
 
     t3 = time.perf_counter()
     sweeps = parameter_sweeps(policy, reference, states, sweep_points, u_lab, du_lab, u_nom_mpc)
-    lower, upper = recommend_tuning_bounds(policy, sweeps)
+    # Changes below half a percent of the input range count as faithful (0.1 N on the
+    # cart-pole's +-10 N).
+    tolerance = 0.005 * float(np.mean(policy.input_upper - policy.input_lower))
+    lower, upper = recommend_tuning_bounds(policy, sweeps, tolerance=tolerance)
     report["sweeps"] = sweeps
     report["tuning_lower"], report["tuning_upper"] = lower.tolist(), upper.tolist()
     report["tuning_rule"] = (
         "per parameter, the widest sweep interval around theta_nom on which the AMPC's "
         "change of action follows the MPC's: mean |(u(theta) - u(theta_nom)) - "
-        "(u*(theta) - u*(theta_nom))| <= max(0.8 x mean |u*(theta) - u*(theta_nom)|, 0.1 N), "
-        "means over the states without the 10 % where the MPC's action moved most "
-        "(jumps to another local optimum)"
+        "(u*(theta) - u*(theta_nom))| <= max(0.8 x mean |u*(theta) - u*(theta_nom)|, "
+        f"{tolerance:.3g} in input units), means over the states without the 10 % where the "
+        "MPC's action moved most (jumps to another local optimum)"
     )
     inside = np.all((thetas >= lower) & (thetas <= upper), axis=1)
     report["adaptation"]["inside_tuning_box"] = {
