@@ -1,159 +1,41 @@
 """``ParametricMPC``: an acados NMPC whose parameters theta change at run time.
 
-Solving the swing-up OCP needs two things acados does not give in one solver here:
-
-* far from a solution the exact Hessian is indefinite (the cost ``1 - cos(theta)`` and
-  the pendulum dynamics are nonconvex), so the Hessian must be regularized; with
-  regularization (eigenvalue mirroring) SQP converges only linearly, taking hundreds of
-  iterations to a tight tolerance;
-* near a strict local minimum the unregularized exact Hessian gives quadratic
-  convergence, and only there is the solution accurate enough for exact sensitivities.
-
-So every solve runs the ``globalize`` solver (mirrored Hessian) to a loose tolerance and
-hands the primal-dual iterate to the ``newton`` solver (exact Hessian, classical Riccati),
-which converges in a few iterations to ``tol``. A warm start from the previous solution
-goes to the ``newton`` solver directly. Both are built from one
-:class:`~ampc_agent.mpc.ocp.ParametricOCP` and cached on disk.
+The OCP (:class:`~ampc_agent.mpc.ocp.ParametricOCP`) says how it is solved
+(:attr:`~ampc_agent.mpc.ocp.ParametricOCP.solver`); the solvers of that method live in
+:mod:`ampc_agent.mpc.strategies` (the cart-pole's mirrored-Hessian globalization
+followed by unregularized Newton, the wheelbot's repeated Gauss-Newton calls). They are
+built from the one OCP description and cached on disk.
 
 The OCP is nonconvex: different initialisations reach different local minima.
-:meth:`ParametricMPC.solve_best` tries several (warm start, problem-specific swing-up
-guesses, the state held still) and keeps the lowest cost among the converged ones.
+:meth:`ParametricMPC.solve_best` tries several (warm start, problem-specific guesses,
+solutions of the OCP's library states re-simulated from the state, the state held
+still) and keeps the lowest cost among the converged ones; ``fallback`` guesses are
+tried only when none of the others converged.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from ampc_agent.mpc.ocp import SOLVER_VARIANTS, InitialGuess, ParametricOCP, acados_ocp
+from ampc_agent.mpc.ocp import InitialGuess, ParametricOCP
+from ampc_agent.mpc.rollout import guess_of
 from ampc_agent.mpc.sensitivity import KKTSensitivity, SensitivityResult
-from ampc_agent.mpc.solver_cache import build_solver
+from ampc_agent.mpc.solution import (
+    ACADOS_STATUS,
+    MPCSolution,
+    MPCSolveError,
+    MPCStats,
+    on_branch,
+)
 from ampc_agent.mpc.solver_io import SolverIO
+from ampc_agent.mpc.strategies import make_strategy
 
 __all__ = ["MPCSolution", "MPCStats", "MPCSolveError", "ParametricMPC", "ACADOS_STATUS"]
-
-#: Meaning of acados' status codes.
-ACADOS_STATUS = {
-    0: "success",
-    1: "NaN in the iterate",
-    2: "maximum number of iterations reached",
-    3: "minimum step size reached",
-    4: "QP solver failed",
-}
-
-
-@dataclass(frozen=True)
-class MPCSolution:
-    """One solve of the OCP.
-
-    Attributes:
-        u0: First input u0* (nu,), e.g. force in N.
-        cost: Optimal cost (sum of dt-weighted stage costs, terminal cost, slack penalties).
-        status: 0 on success, else the acados status of the last phase (see ACADOS_STATUS).
-        sqp_iter: SQP iterations of both phases.
-        time: Wall time of the solve in s (including moving iterates between solvers).
-        x_traj: Predicted states (N+1, nx).
-        u_traj: Predicted inputs (N, nu).
-        slack_lower, slack_upper: Slacks of the soft state bounds at stages 1..N (N, ns).
-        init: Name of the initialisation that produced this solution.
-        x0: The initial state the OCP was solved for.
-        theta: The parameter vector the OCP was solved for.
-        phases: ``(solver, status, iterations)`` of each phase run, in order.
-        iterate: The full primal-dual iterate (for warm starts).
-    """
-
-    u0: np.ndarray
-    cost: float
-    status: int
-    sqp_iter: int
-    time: float
-    x_traj: np.ndarray
-    u_traj: np.ndarray
-    slack_lower: np.ndarray
-    slack_upper: np.ndarray
-    init: str
-    x0: np.ndarray
-    theta: np.ndarray
-    phases: tuple[tuple[str, int, int], ...] = ()
-    iterate: dict[str, list] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def ok(self) -> bool:
-        """The solver converged to its tolerance."""
-        return self.status == 0
-
-    @property
-    def message(self) -> str:
-        """Human-readable status."""
-        return ACADOS_STATUS.get(self.status, f"acados status {self.status}")
-
-
-class MPCSolveError(RuntimeError):
-    """A solve did not converge; ``solution`` holds the last (unusable) iterate."""
-
-    def __init__(self, solution: MPCSolution, tried: str = "1 initialisation") -> None:
-        self.solution = solution
-        super().__init__(
-            f"MPC solve failed at x0={np.round(solution.x0, 4).tolist()} after {tried}: "
-            f"{solution.message} (status {solution.status}, {solution.sqp_iter} SQP iterations)"
-        )
-
-
-@dataclass
-class MPCStats:
-    """Counters of one :class:`ParametricMPC`; every solve is counted.
-
-    Attributes:
-        calls: Calls of :meth:`ParametricMPC.solve`, :meth:`~ParametricMPC.solve_best` and
-            ``mpc(x)``.
-        call_failures: Calls that ended without a converged solution (raised, or returned
-            a solution with ``ok == False``).
-        solves: Single solves from one initialisation (a call may run several).
-        failures: Single solves that did not converge (e.g. one start of a best-of-starts
-            call; the call can still succeed from another start).
-        sqp_iter: SQP iterations of all solves.
-        time: Wall time of all solves in s.
-        failures_by_status: ``{acados status: count}`` of the failed solves.
-    """
-
-    calls: int = 0
-    call_failures: int = 0
-    solves: int = 0
-    failures: int = 0
-    sqp_iter: int = 0
-    time: float = 0.0
-    failures_by_status: Counter = field(default_factory=Counter)
-
-    def record(self, sol: MPCSolution) -> None:
-        """Count one single solve."""
-        self.solves += 1
-        self.sqp_iter += sol.sqp_iter
-        self.time += sol.time
-        if not sol.ok:
-            self.failures += 1
-            self.failures_by_status[sol.status] += 1
-
-    def record_call(self, sol: MPCSolution) -> None:
-        """Count one call and whether it produced a converged solution."""
-        self.calls += 1
-        self.call_failures += int(not sol.ok)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-serialisable summary."""
-        return {
-            "calls": self.calls,
-            "call_failures": self.call_failures,
-            "solves": self.solves,
-            "failures": self.failures,
-            "sqp_iter": self.sqp_iter,
-            "time": self.time,
-            "failures_by_status": {str(k): v for k, v in self.failures_by_status.items()},
-        }
 
 
 class ParametricMPC:
@@ -161,8 +43,9 @@ class ParametricMPC:
 
     Args:
         ocp: The OCP description.
-        tol: KKT tolerance of the final (Newton) phase.
-        switch_tol: Tolerance at which the globalization phase hands over.
+        tol: KKT tolerance of the final phase (``None``: ``ocp.solver.tol``).
+        switch_tol: Tolerance at which the globalization phase hands over (method
+            ``"globalize_newton"``).
         verbose: Print the compiler output when a solver is built.
 
     Example:
@@ -176,35 +59,22 @@ class ParametricMPC:
         self,
         ocp: ParametricOCP,
         *,
-        tol: float = 1e-10,
+        tol: float | None = None,
         switch_tol: float = 1e-1,
         verbose: bool = False,
     ) -> None:
         self.ocp = ocp
         self.theta_spec = ocp.theta_spec
-        self._tol = float(tol)
         self.switch_tol = float(switch_tol)
         self.stats = MPCStats()
-        self.cache_folders = {}
-        self._io: dict[str, SolverIO] = {}
-        self._solvers = {}
-        for variant in SOLVER_VARIANTS:
-            solver, folder = build_solver(
-                acados_ocp(ocp, variant),
-                system=ocp.name,
-                extra={"variant": variant, "settings": ocp.settings},
-                verbose=verbose,
-            )
-            self._solvers[variant] = solver
-            self._io[variant] = SolverIO(solver)
-            self.cache_folders[variant] = folder
-        glob, newton = self._solvers["globalize"], self._solvers["newton"]
-        glob.options_set("initialize_t_slacks", 1)
-        self._set_tol(newton, self.tol)
-        self._switch_tols = (self.switch_tol, self.switch_tol * 1e-2)
+        self._strategy = make_strategy(ocp, verbose, self.switch_tol)
+        self.cache_folders = self._strategy.cache_folders
+        self._io: dict[str, SolverIO] = self._strategy.io
+        self.tol = ocp.solver.tol if tol is None else tol
         self._theta_loaded: np.ndarray | None = None
         self._last: MPCSolution | None = None
         self._sensitivity: KKTSensitivity | None = None
+        self._library: list[tuple[str, np.ndarray]] | None = None
 
     # ---------------------------------------------------------------- properties
     @property
@@ -230,7 +100,7 @@ class ParametricMPC:
     @tol.setter
     def tol(self, value: float) -> None:
         self._tol = float(value)
-        self._set_tol(self._solvers["newton"], self._tol)
+        self._strategy.set_tol(self._tol)
 
     @property
     def last_solution(self) -> MPCSolution | None:
@@ -257,6 +127,7 @@ class ParametricMPC:
         init: Any = "warm",
         *,
         raise_on_failure: bool = True,
+        max_calls: int | None = None,
     ) -> MPCSolution:
         """Solve the OCP at state ``x`` with parameters ``theta`` (theta_nom if ``None``).
 
@@ -269,9 +140,12 @@ class ParametricMPC:
                 or an :class:`MPCSolution` to start from.
             raise_on_failure: Raise :class:`MPCSolveError` instead of returning a failed
                 solution (failed solutions are always counted in :attr:`stats`).
+            max_calls: Solver calls of a single start (method ``"gauss_newton"``;
+                ``None``: ``ocp.solver.cold_calls``), e.g. 1 in a real-time loop.
 
         Raises:
-            ValueError: theta out of bounds or non-finite, or x of wrong size/non-finite.
+            ValueError: theta out of bounds or non-finite, or x of wrong size, non-finite
+                or outside the model's domain.
             MPCSolveError: the solve failed and ``raise_on_failure``.
         """
         x0, th = self._check(x, theta)
@@ -286,7 +160,7 @@ class ParametricMPC:
                 sol = self._best(x0, th, None)
                 tried = "the warm start and all cold starts"
         else:
-            sol = self._solve_from(x0, th, init)
+            sol = self._solve_from(x0, th, init, max_calls)
             tried = f"initialisation {sol.init!r}"
         return self._finish(sol, tried, raise_on_failure)
 
@@ -315,28 +189,63 @@ class ParametricMPC:
         return self._finish(sol, f"{n} initialisations", raise_on_failure)
 
     def _best(self, x0: np.ndarray, th: np.ndarray, inits: list[Any] | None) -> MPCSolution:
-        """Lowest-cost converged solution over ``inits``, or the first failure."""
+        """Lowest-cost converged solution over ``inits``, or the first failure.
+
+        Fallback guesses (``InitialGuess.fallback``) are solved only when none of the
+        other initialisations converged.
+        """
         if inits is None:
-            inits = [*self.ocp.initial_guesses(x0, th), "still"]
+            inits = [*self.initial_guesses(x0, th), "still"]
+        primary = [i for i in inits if not (isinstance(i, InitialGuess) and i.fallback)]
+        fallback = [i for i in inits if isinstance(i, InitialGuess) and i.fallback]
         best: MPCSolution | None = None
         first_failure: MPCSolution | None = None
         tried: list[InitialGuess] = []
-        for init in inits:
-            if isinstance(init, InitialGuess):
-                # Guesses of different names can coincide (a swing direction only matters
-                # when the pole is at rest): solving twice would give the same result.
-                if any(_same_guess(init, g) for g in tried):
-                    continue
-                tried.append(init)
-            sol = self._solve_from(x0, th, init)
-            if sol.ok and (best is None or sol.cost < best.cost):
-                best = sol
-            elif not sol.ok and first_failure is None:
-                first_failure = sol
+        for group in (primary, fallback):
+            if best is not None:
+                break
+            for init in group:
+                if isinstance(init, InitialGuess):
+                    # Guesses of different names can coincide (a swing direction only
+                    # matters when the pole is at rest): solving twice would give the
+                    # same result.
+                    if any(_same_guess(init, g) for g in tried):
+                        continue
+                    tried.append(init)
+                sol = self._solve_from(x0, th, init)
+                if sol.ok and (best is None or sol.cost < best.cost):
+                    best = sol
+                elif not sol.ok and first_failure is None:
+                    first_failure = sol
         if best is None:
             assert first_failure is not None, "no initialisation given"
             return first_failure
         return best
+
+    def initial_guesses(self, x: Sequence[float], theta: Any = None) -> list[InitialGuess]:
+        """The cold starts at ``x``: the library solutions (``ocp.library_states``,
+        solved once at theta_nom, their inputs re-simulated from ``x`` at ``theta``),
+        then the OCP's own guesses."""
+        x0, th = np.asarray(x, dtype=float), self.theta_spec.check(theta)
+        library = [
+            self.ocp.rollout_guess(name, x0, inputs, th) for name, inputs in self._library_inputs()
+        ]
+        return [*library, *self.ocp.initial_guesses(x0, th)]
+
+    def _library_inputs(self) -> list[tuple[str, np.ndarray]]:
+        if self._library is None:
+            nominal = self.theta_spec.nominal_array
+            self._library = []
+            for name, state in self.ocp.library_states:
+                state = np.asarray(state, dtype=float)
+                # Every guess of the OCP counts here, fallback or not: a library entry is
+                # the best solution from its state, not the first that converges.
+                guesses = self.ocp.initial_guesses(state, nominal)
+                inits = [g._replace(fallback=False) for g in guesses]
+                sol = self._best(state, nominal, inits)
+                if sol.ok:
+                    self._library.append((name, sol.u_traj.copy()))
+        return self._library
 
     def _finish(self, sol: MPCSolution, tried: str, raise_on_failure: bool) -> MPCSolution:
         """Count the call; keep a converged solution as the next warm start, else raise."""
@@ -371,6 +280,7 @@ class ParametricMPC:
             )
         if not np.all(np.isfinite(x0)):
             raise ValueError(f"x must be finite, got {x0.tolist()}")
+        self.ocp.check_state(x0)
         if isinstance(theta, np.ndarray) and theta is not None:
             th = self.theta_spec.check(theta)
         elif isinstance(theta, Mapping) or theta is None:
@@ -386,138 +296,32 @@ class ParametricMPC:
             self._theta_loaded = theta.copy()
 
     def _guess(self, x0: np.ndarray, theta: np.ndarray, init: Any) -> InitialGuess:
-        n = self.steps
-        if isinstance(init, InitialGuess):
-            return init
-        if isinstance(init, MPCSolution):
-            return InitialGuess(f"from:{init.init}", init.x_traj, init.u_traj)
-        if init == "still":
-            return InitialGuess("still", np.tile(x0, (n + 1, 1)), np.zeros((n, self.nu)))
-        if isinstance(init, str):
-            for guess in self.ocp.initial_guesses(x0, theta):
-                if guess.name == init:
-                    return guess
-            names = [g.name for g in self.ocp.initial_guesses(x0, theta)]
-            raise ValueError(
-                f"unknown init {init!r}; valid: 'warm', 'best', 'still', {names}, an "
-                "InitialGuess or an MPCSolution"
-            )
-        raise ValueError(f"unknown init {init!r}")
+        return guess_of(init, x0, self.steps, self.nu, lambda: self.initial_guesses(x0, theta))
 
-    def _solve_from(self, x0: np.ndarray, theta: np.ndarray, init: Any) -> MPCSolution:
+    def _solve_from(
+        self, x0: np.ndarray, theta: np.ndarray, init: Any, max_calls: int | None = None
+    ) -> MPCSolution:
         """Solve once from one initialisation; counts the solve in :attr:`stats`."""
         start = time.perf_counter()
         self._load_theta(theta)
-        glob, newton = self._io["globalize"], self._io["newton"]
-        iters = 0
-        status = -1
-        name = "warm"
-        trace: list[tuple[str, int, int]] = []
         if isinstance(init, MPCSolution):
-            init = self._on_branch(init, x0)
-        if isinstance(init, MPCSolution) and init.iterate is not None:
-            # Newton directly from the previous primal-dual solution.
-            name = f"warm:{init.init}"
-            newton.load_iterate(init.iterate)
-            newton.set(0, "x", x0)
-            newton.set_initial_state(x0)
-            status = newton.solve()
-            iters += self._iterations("newton")
-            trace.append(("newton", status, self._iterations("newton")))
-        if status != 0:
-            guess = self._guess(x0, theta, init)
-            name = name if status != -1 else guess.name
-            glob.reset()
-            glob.set_initial_state(x0)
-            for k in range(self.steps + 1):
-                glob.set(k, "x", guess.states[k])
-            glob.set(0, "x", x0)
-            for k in range(self.steps):
-                glob.set(k, "u", guess.inputs[k])
-            # Hand over to Newton at the loose tolerance; if Newton fails (the reduced
-            # Hessian is not yet positive definite), continue the globalization to a
-            # tighter tolerance and try again.
-            for switch_tol in self._switch_tols:
-                self._set_tol(self._solvers["globalize"], switch_tol)
-                status = glob.solve()
-                iters += self._iterations("globalize")
-                trace.append(("glob", status, self._iterations("globalize")))
-                if status not in (0, 2):
-                    break
-                newton.load_iterate(glob.iterate())
-                newton.set_initial_state(x0)
-                status = newton.solve()
-                iters += self._iterations("newton")
-                trace.append(("newton", status, self._iterations("newton")))
-                if status == 0:
-                    break
-        sol = self._read(newton, x0, theta, status, iters, name, start, tuple(trace))
+            init = on_branch(init, x0, self.ocp.periodic_states)
+        iterate = init.iterate if isinstance(init, MPCSolution) else None
+        # A warm start needs its primal guess only if continuing from its iterate fails.
+        first = None if iterate is not None else self._guess(x0, theta, init)
+        if first is not None:
+            name = first.name
+        else:  # "warm:<the cold start the chain of warm starts began with>"
+            name = init.init if init.init.startswith("warm:") else f"warm:{init.init}"
+
+        def guess() -> InitialGuess:
+            return first if first is not None else self._guess(x0, theta, init)
+
+        status, iters, trace = self._strategy.run(x0, iterate, guess, max_calls)
+        sol = self._strategy.read(x0, theta, status, iters, name, trace)
+        sol = replace(sol, time=time.perf_counter() - start)  # with moving the iterates
         self.stats.record(sol)
         return sol
-
-    def _on_branch(self, sol: MPCSolution, x0: np.ndarray) -> MPCSolution:
-        """``sol`` with periodic states (angles) shifted by 2 pi k towards ``x0``.
-
-        The OCP is 2 pi periodic in these states, so the shifted solution is a solution
-        too; a warm start on another branch than x0 would be far from it.
-        """
-        shift = np.zeros(self.nx)
-        for i in self.ocp.periodic_states:
-            period = 2 * np.pi
-            shift[i] = period * np.round((x0[i] - sol.x_traj[0, i]) / period)
-        if not np.any(shift):
-            return sol
-        iterate = None
-        if sol.iterate is not None:
-            iterate = dict(sol.iterate)
-            iterate["x"] = [x + shift for x in sol.iterate["x"]]
-        return replace(sol, x_traj=sol.x_traj + shift, iterate=iterate)
-
-    @staticmethod
-    def _set_tol(solver: Any, tol: float) -> None:
-        for name in ("tol_stat", "tol_eq", "tol_ineq", "tol_comp"):
-            solver.options_set(name, float(tol))
-
-    def _iterations(self, variant: str) -> int:
-        return int(self._solvers[variant].get_stats("sqp_iter")[0])
-
-    def _read(
-        self,
-        io: SolverIO,
-        x0: np.ndarray,
-        theta: np.ndarray,
-        status: int,
-        iters: int,
-        name: str,
-        start: float,
-        phases: tuple[tuple[str, int, int], ...],
-    ) -> MPCSolution:
-        n, ns = self.steps, len(self.ocp.soft_x_index)
-        it = io.iterate()
-        xs = np.array(it["x"])
-        us = np.array(it["u"][:n])
-        sl = np.array([it["sl"][k] if ns else np.zeros(0) for k in range(1, n + 1)]).reshape(n, ns)
-        su = np.array([it["su"][k] if ns else np.zeros(0) for k in range(1, n + 1)]).reshape(n, ns)
-        finite = np.all(np.isfinite(xs)) and np.all(np.isfinite(us))
-        if status == 0 and not finite:
-            status = 1
-        cost = float(self._solvers["newton"].get_cost()) if finite else float("nan")
-        return MPCSolution(
-            u0=us[0].copy(),
-            cost=cost,
-            status=int(status),
-            sqp_iter=iters,
-            time=time.perf_counter() - start,
-            x_traj=xs,
-            u_traj=us,
-            slack_lower=sl,
-            slack_upper=su,
-            init=name,
-            x0=x0.copy(),
-            theta=theta.copy(),
-            phases=phases,
-            iterate=it,
-        )
 
 
 def _same_guess(a: InitialGuess, b: InitialGuess) -> bool:

@@ -12,8 +12,10 @@ whose total derivative gives the sensitivities in one linear solve:
     [ G    0   ] [ dlambda/dtheta ] = -  [ d/dtheta g_A      ]
 
 with ``H`` the exact Hessian of the Lagrangian. Here ``g_A`` stacks the initial-state
-and dynamics equalities and the active inequalities (input bounds, soft rail bounds and
-slack non-negativity, all linear). The active set is read from the primal solution
+and dynamics equalities and the active inequalities (input bounds, general linear constraints,
+soft state bounds and slack non-negativity, all linear). The derivatives come from
+:mod:`ampc_agent.mpc.kkt_functions` (one expression of the whole NLP, or per-stage
+functions for large models). The active set is read from the primal solution
 (distance to the bound) and confirmed by the multipliers: multipliers are recomputed
 from stationarity by least squares, so the check does not depend on the sign conventions
 of the solver that produced the solution, and the stationarity residual is reported.
@@ -30,11 +32,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import casadi as cs
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from ampc_agent.mpc.kkt_functions import kkt_functions
 from ampc_agent.mpc.ocp import ParametricOCP
 
 __all__ = ["KKTSensitivity", "SensitivityResult", "SensitivityError"]
@@ -82,60 +84,12 @@ class KKTSensitivity:
         self.ocp = ocp
         self.active_tol = active_tol
         self.min_multiplier = min_multiplier
-        nx, nu, n, ns = ocp.nx, ocp.nu, ocp.steps, len(ocp.soft_x_index)
-        self._shape = (nx, nu, n, ns)
-        xs = cs.SX.sym("X", nx, n + 1)
-        us = cs.SX.sym("U", nu, n)
-        sl = cs.SX.sym("SL", ns, n)  # slacks of stages 1..N
-        su = cs.SX.sym("SU", ns, n)
-        w = cs.vertcat(cs.vec(xs), cs.vec(us), cs.vec(sl), cs.vec(su))
-        theta, xbar = ocp.theta, cs.SX.sym("xbar", nx)
-        self.n_w = w.shape[0]
-
-        stage = cs.Function("l", [ocp.x, ocp.u, theta], [ocp.stage_cost])
-        terminal = cs.Function("lN", [ocp.x, theta], [ocp.terminal_cost])
-        step = cs.Function("F", [ocp.x, ocp.u, theta], [ocp.x_next])
-        f = 0
-        eq = [xs[:, 0] - xbar]
-        for k in range(n):
-            f += ocp.dt * stage(xs[:, k], us[:, k], theta)
-            eq.append(xs[:, k + 1] - step(xs[:, k], us[:, k], theta))
-        f += terminal(xs[:, n], theta)
-        for k in range(n):
-            scale = ocp.dt if k < n - 1 else 1.0  # slack cost of stage N is not scaled
-            f += scale * (
-                ocp.slack_l1 * (cs.sum1(sl[:, k]) + cs.sum1(su[:, k]))
-                + 0.5 * ocp.slack_l2 * (cs.sumsqr(sl[:, k]) + cs.sumsqr(su[:, k]))
-            )
-        g_eq = cs.vertcat(*eq)
-        self.n_eq = g_eq.shape[0]
-        lam = cs.SX.sym("lam", self.n_eq)
-        lagrangian = f + cs.dot(lam, g_eq)
-        grad_l, _ = cs.gradient(lagrangian, w), None
-        jac_eq = cs.jacobian(g_eq, w)
-        hess = cs.jacobian(grad_l, w)
-        cross = cs.jacobian(grad_l, theta)
-        deq_dtheta = cs.jacobian(g_eq, theta)
-        self._first = cs.Function("first", [w, theta, xbar], [cs.gradient(f, w), jac_eq, g_eq])
-        self._second = cs.Function("second", [w, theta, xbar, lam], [hess, cross, deq_dtheta])
+        self._nlp = kkt_functions(ocp)
+        self._layout = self._nlp.layout
+        self.n_w = self._layout.n_w
+        self.n_eq = self._nlp.n_eq
         self._constraints = self._linear_inequalities()
-        self._u0 = self._index_u(0)
-
-    # ------------------------------------------------------------ layout of w
-    def _index_x(self, k: int) -> np.ndarray:
-        nx = self._shape[0]
-        return np.arange(k * nx, (k + 1) * nx)
-
-    def _index_u(self, k: int) -> np.ndarray:
-        nx, nu, n, _ = self._shape
-        start = nx * (n + 1) + k * nu
-        return np.arange(start, start + nu)
-
-    def _index_slack(self, k: int, upper: bool) -> np.ndarray:
-        """Slack indices of stage k (1..N)."""
-        nx, nu, n, ns = self._shape
-        start = nx * (n + 1) + nu * n + (n * ns if upper else 0) + (k - 1) * ns
-        return np.arange(start, start + ns)
+        self._u0 = self._layout.u(0)
 
     def pack(
         self,
@@ -161,8 +115,7 @@ class KKTSensitivity:
 
     def _linear_inequalities(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
         """All inequalities as ``lo <= C w <= hi`` (they are linear in w)."""
-        ocp = self.ocp
-        nx, nu, n, ns = self._shape
+        ocp, lay = self.ocp, self._layout
         rows, lo, hi = [], [], []
 
         def row(indices: list[int], coeffs: list[float], low: float, high: float) -> None:
@@ -172,12 +125,17 @@ class KKTSensitivity:
             lo.append(low)
             hi.append(high)
 
-        for k in range(n):
-            for i, j in enumerate(self._index_u(k)):
+        for k in range(lay.n):
+            for i, j in enumerate(lay.u(k)):
                 row([j], [1.0], ocp.u_lower[i], ocp.u_upper[i])
-        for k in range(1, n + 1):
-            xi = self._index_x(k)
-            sl, su = self._index_slack(k, False), self._index_slack(k, True)
+        for k in range(lay.n):  # general constraints C x_k + D u_k at stages 0..N-1
+            for i in range(ocp.ng):
+                indices = [*lay.x(k), *lay.u(k)]
+                coeffs = [*ocp.g_matrix_x[i], *ocp.g_matrix_u[i]]
+                row(indices, coeffs, ocp.g_lower[i], ocp.g_upper[i])
+        for k in range(1, lay.n + 1):
+            xi = lay.x(k)
+            sl, su = lay.slack(k, False), lay.slack(k, True)
             for m, state_index in enumerate(ocp.soft_x_index):
                 row([xi[state_index], sl[m]], [1.0, 1.0], ocp.soft_x_lower[m], np.inf)
                 row([xi[state_index], su[m]], [1.0, -1.0], -np.inf, ocp.soft_x_upper[m])
@@ -196,9 +154,7 @@ class KKTSensitivity:
         w = np.asarray(w, dtype=float)
         theta = np.asarray(theta, dtype=float)
         x0 = np.asarray(x0, dtype=float)
-        grad_f, jac_eq, _ = self._first(w, theta, x0)
-        grad_f = np.asarray(grad_f).ravel()
-        jac_eq = jac_eq.sparse().tocsr()
+        grad_f, jac_eq, _ = self._nlp.first(w, theta, x0)
 
         c_mat, lo, hi = self._constraints
         cw = c_mat @ w
@@ -217,16 +173,10 @@ class KKTSensitivity:
                 f"(most negative {signed.min():.3g}): not a local minimum"
             )
         active = candidates[strong]
-        hess, cross, deq_dtheta = self._second(w, theta, x0, lam_eq)
+        hess, cross, deq_dtheta = self._nlp.second(w, theta, x0, lam_eq)
         g_act = sp.vstack([jac_eq, c_mat[active]]).tocsc()
-        kkt = sp.bmat([[hess.sparse(), g_act.T], [g_act, None]], format="csc")
-        rhs = -np.vstack(
-            [
-                np.asarray(cross.full()),
-                np.asarray(deq_dtheta.full()),
-                np.zeros((len(active), theta.size)),
-            ]
-        )
+        kkt = sp.bmat([[hess, g_act.T], [g_act, None]], format="csc")
+        rhs = -np.vstack([cross, deq_dtheta, np.zeros((len(active), theta.size))])
         try:
             sol = spla.splu(kkt).solve(rhs)
         except RuntimeError as err:  # "Factor is exactly singular"

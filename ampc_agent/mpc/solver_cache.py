@@ -23,7 +23,7 @@ from typing import Any
 
 from ampc_agent.mpc.acados_setup import _fail, acados_install
 
-__all__ = ["build_solver", "cache_dir", "formulation_hash"]
+__all__ = ["build_solver", "cache_dir", "compiled_functions", "formulation_hash"]
 
 
 def cache_dir() -> Path:
@@ -171,6 +171,61 @@ def _build_into(ocp: Any, folder: Path, verbose: bool) -> None:
         except OSError:
             # Another process finished the same build first; use theirs.
             if not (folder / "acados_ocp.json").is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def compiled_functions(functions: list[Any], system: str, verbose: bool = False) -> list[Any]:
+    """``functions`` (casadi) compiled to C and loaded, built once per generated code.
+
+    The C code of all functions is generated into one file (in milliseconds) and hashed;
+    ``<cache>/<system>-kkt-<hash>/`` holds the compiled library (gcc ``-O1``), built in a
+    temporary folder and renamed into place like the solvers. Evaluating compiled code
+    is about 15x faster than casadi's virtual machine for large derivative functions.
+
+    Returns:
+        The loaded ``casadi.external`` functions, in the order given.
+
+    Raises:
+        AcadosSetupError: gcc is missing or the code does not compile.
+    """
+    import casadi
+
+    acados_install()  # checks gcc
+    folder_tmp = Path(tempfile.mkdtemp(prefix="ampc-kkt-"))
+    try:
+        generator = casadi.CodeGenerator("kkt.c", {"with_header": False})
+        for fun in functions:
+            generator.add(fun)
+        source = Path(generator.generate(str(folder_tmp) + os.sep))
+        key = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+        folder = cache_dir() / f"{system}-kkt-{key}"
+        if not (folder / "kkt.so").is_file():
+            _compile_into(source, folder, verbose)
+    finally:
+        shutil.rmtree(folder_tmp, ignore_errors=True)
+    return [casadi.external(fun.name(), str(folder / "kkt.so")) for fun in functions]
+
+
+def _compile_into(source: Path, folder: Path, verbose: bool) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
+    try:
+        shutil.copy(source, tmp / "kkt.c")
+        cmd = ["gcc", "-O1", "-fPIC", "-shared", "kkt.c", "-o", "kkt.so", "-lm"]
+        proc = subprocess.run(
+            cmd, cwd=tmp, capture_output=True, text=True, stdin=subprocess.DEVNULL
+        )
+        if verbose:
+            print(proc.stdout, proc.stderr, sep="\n")
+        if proc.returncode != 0 or not (tmp / "kkt.so").is_file():
+            raise _fail(f"compiling {tmp / 'kkt.c'} failed:\n{proc.stderr[-2000:]}")
+        try:
+            os.rename(tmp, folder)
+        except OSError:
+            if not (folder / "kkt.so").is_file():  # another process was first: use theirs
                 raise
     finally:
         if tmp.exists():
