@@ -16,7 +16,6 @@ Writes ``benchmarks/results/tuner_settings_<tuner>.{md,json}`` and ``.png``.
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -24,35 +23,23 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ampc_agent.tuners.gibo import reference_lengthscale
 from benchmarks.machine import RESULTS_DIR, save_result
 from benchmarks.problems import get_problem, run_tuner
 from benchmarks.report.plots import COLORS
 
-
-def _delta(n: int) -> float:
-    r"""Mean distance of two uniform points in :math:`[0, 1]^n` (the GIBO reference's
-    approximation, used to scale its lengthscales with the dimension)."""
-    return math.sqrt(n / 6.0) * math.sqrt((1.0 + 2.0 * math.sqrt(1.0 - 3.0 / (5.0 * n))) / 3.0)
-
-
-def gibo_reference_lengthscale(d: int) -> float:
-    r"""The lengthscale of the GIBO reference's synthetic experiments: :math:`2\,\delta(d)
-    \cdot 0.1 / \delta(2)` (0.36 at d = 6, 0.47 at d = 10)."""
-    return 2.0 * _delta(d) * 0.1 / _delta(2)
-
-
-#: Named settings per tuner: ``d -> options``. The first of each is our default.
+#: Named settings per tuner: ``d -> options``. Wins are counted against the first.
 SETTINGS: dict[str, dict[str, Callable[[int], dict[str, Any]]]] = {
     "gibo": {
-        "default": lambda d: {},
+        "lengthscale 0.25 (the paper's)": lambda d: {"lengthscale": 0.25},
         "reference": lambda d: {
-            "lengthscale": gibo_reference_lengthscale(d),
+            "lengthscale": reference_lengthscale(d),
             "outputscale": 1.0,
             "noise": 0.01,
             "batch_size": d,
             "step_size_end": 0.25,
         },
-        "reference lengthscale": lambda d: {"lengthscale": gibo_reference_lengthscale(d)},
+        "default (the reference's lengthscale)": lambda d: {},
     },
     "turbo": {
         "default": lambda d: {},
@@ -141,16 +128,21 @@ def main() -> None:
     parser.add_argument("--tuner", choices=sorted(SETTINGS), required=True)
     parser.add_argument("--settings", nargs="+", help="named settings (default: all)")
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--problems", nargs="+", choices=sorted(PROBLEMS), default=list(PROBLEMS))
     parser.add_argument("--quick", action="store_true", help="budgets / 4, not saved")
     args = parser.parse_args()
     torch.set_num_threads(1)
     settings = args.settings or list(SETTINGS[args.tuner])
-    problems = {p: (max(b // 4, 10) if args.quick else b) for p, b in PROBLEMS.items()}
+    problems = {
+        p: (max(PROBLEMS[p] // 4, 10) if args.quick else PROBLEMS[p]) for p in args.problems
+    }
     results = run(args.tuner, settings, problems, args.seeds)
     text = to_markdown(args.tuner, results, problems, args.seeds)
     print(text)
     if not args.quick:
-        name = f"tuner_settings_{args.tuner}"
+        name = f"tuner_settings_{args.tuner}" + "".join(
+            f"_{p}" for p in args.problems if len(args.problems) < len(PROBLEMS)
+        )
         save_result(name, text, {"problems": problems, "results": results})
         plot(args.tuner, results, problems, RESULTS_DIR / f"{name}.png")
 

@@ -10,7 +10,7 @@ import torch
 
 from ampc_agent.tuners import GiboTuner
 from ampc_agent.tuners.crashes import virtual_value
-from ampc_agent.tuners.gibo import cosine_step_size, normalized_step
+from ampc_agent.tuners.gibo import cosine_step_size, normalized_step, reference_lengthscale
 from ampc_agent.tuners.models import fixed_gp, posterior_mean_std
 
 FAST = {"num_restarts": 2, "raw_samples": 32}
@@ -37,17 +37,27 @@ def test_normalized_step_has_length_eta_times_lengthscale():
     np.testing.assert_array_equal(normalized_step(np.zeros(2), np.ones(2), 0.25), [0.0, 0.0])
 
 
-def test_defaults_are_the_published_ones():
+def test_defaults_are_the_chosen_ones():
     tuner = GiboTuner([0.0] * 4, [1.0] * 4)
     o = tuner.options
     assert o["batch_size"] == 5  # d + 1
-    assert (o["lengthscale"], o["outputscale"], o["kernel"]) == (0.25, 0.5, "rbf")
+    # The reference's lengthscale, growing with the dimension: 0.2 at d = 2.
+    assert (
+        o["lengthscale"]
+        == pytest.approx(reference_lengthscale(4))
+        == pytest.approx(0.2917, abs=1e-4)
+    )
+    assert reference_lengthscale(2) == pytest.approx(0.2)
+    assert reference_lengthscale(10) == pytest.approx(0.4689, abs=1e-4)
+    assert (o["outputscale"], o["kernel"]) == (0.5, "rbf")
     assert (o["step_size_start"], o["step_size_end"], o["beta"]) == (0.25, 0.125, 3.0)
     np.testing.assert_array_equal(tuner.ask(), [0.5] * 4)  # no x0: the centre
 
 
 def test_cycle_is_iterate_then_d_plus_1_local_queries_then_a_normalised_step():
-    tuner = GiboTuner([0.0, 0.0], [2.0, 2.0], x0=[0.6, 0.6], **FAST)  # unit iterate 0.3
+    tuner = GiboTuner(  # unit iterate 0.3
+        [0.0, 0.0], [2.0, 2.0], x0=[0.6, 0.6], lengthscale=0.25, **FAST
+    )
     first = tuner.ask()
     np.testing.assert_array_equal(first, [0.6, 0.6])
     tuner.tell(first, quadratic(first / 2.0))
@@ -78,7 +88,7 @@ def test_iterate_climbs_a_quadratic():
 
 
 def test_crashed_query_gets_the_virtual_value_of_the_gp_before_it():
-    tuner = GiboTuner([0.0, 0.0], [1.0, 1.0], x0=[0.5, 0.5], **FAST)
+    tuner = GiboTuner([0.0, 0.0], [1.0, 1.0], x0=[0.5, 0.5], lengthscale=0.25, **FAST)
     data = [([0.5, 0.5], 1.0), ([0.6, 0.5], 1.5), ([0.5, 0.65], 0.8)]
     for x, v in data:
         tuner.tell(x, v)
@@ -106,7 +116,7 @@ def test_failed_update_step_resets_to_the_evaluated_point_with_best_posterior_me
     X, values, crashed = tuner.history
     virtual = tuner.state_dict()["state"]["virtual"]
     y = np.where(crashed, [v if v is not None else math.nan for v in virtual], values)
-    model = fixed_gp(torch.from_numpy(X), torch.from_numpy(y))
+    model = fixed_gp(torch.from_numpy(X), torch.from_numpy(y), lengthscale=reference_lengthscale(2))
     mean, _ = posterior_mean_std(model, torch.from_numpy(X[~crashed]))
     expected = X[~crashed][int(torch.argmax(mean))]
     np.testing.assert_array_equal(tuner.iterate, expected)

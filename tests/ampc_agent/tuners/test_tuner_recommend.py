@@ -8,6 +8,7 @@ import torch
 from tuner_helpers import FAST, LOWER, UPPER, X0, drive
 
 from ampc_agent.tuners import make_tuner
+from ampc_agent.tuners.gibo import reference_lengthscale
 from ampc_agent.tuners.models import fit_turbo_gp, fixed_gp, posterior_mean_std
 
 NOISE = np.random.default_rng(0)
@@ -31,7 +32,10 @@ def test_model_based_tuners_recommend_the_evaluated_point_of_best_posterior_mean
         tuner.tell(theta, value)
     X, values, _ = tuner.history
     Xt, yt = torch.from_numpy(X), torch.from_numpy(values)
-    model = fit_turbo_gp(Xt, yt) if name == "turbo" else fixed_gp(Xt, yt)
+    if name == "turbo":
+        model = fit_turbo_gp(Xt, yt)
+    else:
+        model = fixed_gp(Xt, yt, lengthscale=reference_lengthscale(2))
     mean, _ = posterior_mean_std(model, Xt)
     expected = X[int(torch.argmax(mean))]
     assert tuner.recommendation_rule == "best posterior mean"
