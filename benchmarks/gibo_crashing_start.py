@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ampc_agent.systems import systems_with
 from benchmarks.machine import RESULTS_DIR, save_result
 from benchmarks.sweep.config import TrialConfig
 from benchmarks.sweep.runner import run_trial
@@ -114,13 +115,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--episodes", type=int, default=20)
+    systems = systems_with("weights")
+    parser.add_argument("--system", choices=systems, default=systems[0])
+    parser.add_argument("--instance", default="hardware-like")
     args = parser.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
     rows = []
     for seed in tqdm(range(args.seeds), desc="gibo", unit="seed"):
         trial = TrialConfig(
-            "cartpole", "gibo", "hardware-like", seed, args.episodes, "fresh", deploy_episodes=0
+            args.system, "gibo", args.instance, seed, args.episodes, "fresh", deploy_episodes=0
         )
         record = run_trial(trial.to_dict())
         if record["status"] != "done":

@@ -45,8 +45,7 @@ def test_a_broken_policy_metadata_file_is_named(tmp_path, capsys):
     (policy / "metadata.json").write_text('{"format": ')
     argv = ["tune", "cartpole", "--policy", str(policy), "--study", f"{tmp_path}/s"]
     assert fails(capsys, tmp_path, argv) == (
-        f"ampc tune: error: {policy}/metadata.json is not valid AMPC metadata "
-        "(JSONDecodeError: Expecting value: line 1 column 12 (char 11))"
+        f"ampc tune: error: {policy}/metadata.json is not valid JSON (Expecting value at line 1)"
     )
 
 

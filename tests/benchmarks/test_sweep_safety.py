@@ -172,7 +172,8 @@ def test_bad_sweep_input_is_one_line_before_any_trial(tmp_path, capsys, args, me
         ("tuners: [bo]\n", "unknown tuner 'bo'; valid: ['turbo', 'gibo', 'random', 'cmaes', "
          "'nominal', 'sysid', 'oracle']"),
         ("tuner: random\n", "unknown sweep keys ['tuner']; valid: ['bounds', 'budgets', "
-         "'episode_seed', 'instances', 'options', 'seeds', 'systems', 'tuners']"),
+         "'deploy_budgets', 'deploy_episodes', 'episode_seed', 'instances', 'options', "
+         "'seeds', 'systems', 'tuners']"),
         ("options: {bo: {x: 1}}\n", "options for unknown tuner(s) ['bo']; valid: ['turbo', "
          "'gibo', 'random', 'cmaes', 'nominal', 'sysid', 'oracle']"),
         ("seeds: [0, -1]\n", "seeds must be a count (5), a range (0-19), a list (0,3,7) or a "
