@@ -169,11 +169,9 @@ def _metadata(settings: GeneratorSettings, mpc: Any, system: SystemSpec) -> dict
         "input_lower": np.asarray(ocp.u_lower).tolist(),
         "input_upper": np.asarray(ocp.u_upper).tolist(),
         "state_wrapping": {ocp.state_names[i]: [-np.pi, np.pi] for i in system.angle_states},
-        "uniform_low": list(system.sampling.uniform_low),
-        "uniform_high": list(system.sampling.uniform_high),
-        "randomize_ranges": {k: list(v) for k, v in system.sampling.randomize_ranges.items()},
+        **_sampling_metadata(system.sampling),
         "generator": settings.as_dict(),
-        "sources": {"0": "closed-loop trajectory", "1": "uniform"},
+        "sources": _sources(system.sampling),
         "labels": "lowest-cost converged solution over several initialisations, at theta_nom",
         "sensitivity": "implicit-function theorem on the KKT system at the acados solution",
         "mpc": {
@@ -187,6 +185,26 @@ def _metadata(settings: GeneratorSettings, mpc: Any, system: SystemSpec) -> dict
         },
         "versions": {"acados": install.acados_version, "casadi": casadi.__version__},
     }
+
+
+def _sampling_metadata(sampling: Any) -> dict[str, Any]:
+    """Where the states come from: a box, or a spread around closed-loop states."""
+    out: dict[str, Any] = {}
+    if sampling.spread is None:
+        out["uniform_low"] = list(sampling.uniform_low)
+        out["uniform_high"] = list(sampling.uniform_high)
+    out["randomize_ranges"] = {k: list(v) for k, v in sampling.randomize_ranges.items()}
+    if sampling.spread is not None:
+        out["spread"] = list(sampling.spread)
+    if sampling.episode_env is not None:
+        out["episode_env"] = (sampling.episode_env.__doc__ or "").strip().splitlines()[0]
+    return out
+
+
+def _sources(sampling: Any) -> dict[str, str]:
+    if sampling.spread is not None:
+        return {"0": "closed-loop trajectory", "2": "uniform around closed-loop states"}
+    return {"0": "closed-loop trajectory", "1": "uniform"}
 
 
 def _stats_path(folder: Path, k: int) -> Path:

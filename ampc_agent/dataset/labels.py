@@ -30,7 +30,7 @@ def label_state(
     from ampc_agent.mpc import SensitivityError
 
     theta = mpc.theta_spec.nominal_array
-    inits = [*(extra_inits or []), *mpc.ocp.initial_guesses(np.asarray(x, float), theta)]
+    inits = [*(extra_inits or []), *mpc.initial_guesses(np.asarray(x, float), theta)]
     if include_still:
         inits.append("still")
     time_before = mpc.stats.time

@@ -8,10 +8,20 @@ from typing import Any
 
 from ampc_agent.systems import get_system, systems_with
 
-__all__ = ["GENERATOR_VERSION", "SOURCE_TRAJECTORY", "SOURCE_UNIFORM", "GeneratorSettings"]
+__all__ = [
+    "GENERATOR_VERSION",
+    "SOURCE_NAMES",
+    "SOURCE_SPREAD",
+    "SOURCE_TRAJECTORY",
+    "SOURCE_UNIFORM",
+    "GeneratorSettings",
+]
 
-#: Sample sources (the ``source`` array).
-SOURCE_TRAJECTORY, SOURCE_UNIFORM = 0, 1
+#: Sample sources (the ``source`` array): along a closed-loop trajectory, uniform in the
+#: system's box, uniform perturbations of closed-loop states.
+SOURCE_TRAJECTORY, SOURCE_UNIFORM, SOURCE_SPREAD = 0, 1, 2
+#: Their names in counters and metadata.
+SOURCE_NAMES = {SOURCE_TRAJECTORY: "trajectory", SOURCE_UNIFORM: "uniform", SOURCE_SPREAD: "spread"}
 
 GENERATOR_VERSION = 1
 

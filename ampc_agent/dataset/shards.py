@@ -1,4 +1,8 @@
-"""One shard of a dataset: closed-loop MPC trajectories and uniform samples, labelled.
+"""One shard of a dataset: closed-loop MPC trajectories and samples off them, labelled.
+
+The samples off the trajectories are uniform in the system's box, or (with
+``DatasetSampling.spread``) uniform perturbations of the shard's closed-loop states,
+labelled with the closed-loop solution as one of the initialisations.
 
 Shard ``k`` is a deterministic function of ``(settings, k)``: its random generator is
 seeded with ``(seed, k)`` and every solve starts from an explicitly loaded iterate.
@@ -14,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from ampc_agent.dataset.labels import label_state, perturbation_thetas, secant_label
-from ampc_agent.dataset.settings import SOURCE_TRAJECTORY, SOURCE_UNIFORM, GeneratorSettings
+from ampc_agent.dataset.settings import (
+    SOURCE_NAMES,
+    SOURCE_SPREAD,
+    SOURCE_TRAJECTORY,
+    SOURCE_UNIFORM,
+    GeneratorSettings,
+)
 from ampc_agent.dataset.storage import SECANT_ARRAYS
 from ampc_agent.mpc.controller import MPCController
 from ampc_agent.systems import SystemSpec, get_system
@@ -56,8 +66,15 @@ def compute_shard(
     rows: list[tuple[np.ndarray, dict[str, Any], int]] = []
     start = time.perf_counter()
 
-    while sum(1 for r in rows if r[2] == SOURCE_TRAJECTORY) < n_traj:
+    sampling = system.sampling
+    # Closed-loop states (and their solutions) that spread samples are drawn around.
+    pool: list[tuple[np.ndarray, Any]] = []
+    while sum(1 for r in rows if r[2] == SOURCE_TRAJECTORY) < n_traj or (
+        sampling.spread is not None and not pool
+    ):
         visited = _closed_loop_episode(mpc, env, system, settings, rng, stats)
+        if sampling.spread is not None:
+            pool.extend(visited)
         for x, solution in visited:
             if sum(1 for r in rows if r[2] == SOURCE_TRAJECTORY) >= n_traj:
                 break
@@ -74,10 +91,18 @@ def compute_shard(
                 secant_rng,
             )
 
-    low, high = np.array(system.sampling.uniform_low), np.array(system.sampling.uniform_high)
-    while len(rows) < n:
-        x = rng.uniform(low, high)
-        _add(rows, stats, mpc, x, [], SOURCE_UNIFORM, True, settings, secant_rng)
+    if sampling.spread is not None:
+        spread = np.array(sampling.spread)
+        while len(rows) < n:
+            base, solution = pool[int(rng.integers(len(pool)))]
+            x = system.wrap(base + rng.uniform(-spread, spread))
+            extra = [solution] if solution is not None else []
+            _add(rows, stats, mpc, x, extra, SOURCE_SPREAD, False, settings, secant_rng)
+    else:
+        low, high = np.array(sampling.uniform_low), np.array(sampling.uniform_high)
+        while len(rows) < n:
+            x = rng.uniform(low, high)
+            _add(rows, stats, mpc, x, [], SOURCE_UNIFORM, True, settings, secant_rng)
 
     arrays = {
         "x": np.array([r[0] for r in rows], dtype=np.float64),
@@ -107,7 +132,7 @@ def _add(
     settings: GeneratorSettings,
     secant_rng: np.random.Generator,
 ) -> None:
-    name = "trajectory" if source == SOURCE_TRAJECTORY else "uniform"
+    name = SOURCE_NAMES[source]
     stats[f"attempted_{name}"] += 1
     sample, outcome = label_state(mpc, x, extra, include_still=include_still)
     if sample is None:
@@ -148,6 +173,9 @@ def _closed_loop_episode(
     else:
         params = nominal
     stats["episodes"] += 1
+    if system.sampling.episode_env is not None:
+        # A plant with this episode's settings (e.g. its reference schedule).
+        env = make_plant(system, **system.sampling.episode_env(rng))
     controller = MPCController(mpc, theta, keep_solutions=True)
     interface = system.make_interface()
     episode = run_episode(
@@ -159,6 +187,9 @@ def _closed_loop_episode(
         record_states=True,
     )
     stats["closed_loop_failures"] += controller.failures
+    if mpc.ocp.solver.realtime:
+        stats["closed_loop_inexact"] += controller.inexact
+        stats["closed_loop_replans"] += controller.replans
     stats["episodes_crashed"] += int(episode["crashed"])
     visited = []
     for step in range(0, episode["length"], settings.stride):
@@ -172,6 +203,6 @@ def _closed_loop_episode(
     return visited
 
 
-def make_plant(system: SystemSpec) -> Any:
+def make_plant(system: SystemSpec, **kwargs: Any) -> Any:
     """The system env without Gymnasium's checking wrappers (physics set per episode)."""
-    return system.make_env().unwrapped
+    return system.make_env(**kwargs).unwrapped

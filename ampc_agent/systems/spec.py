@@ -39,11 +39,22 @@ class DatasetSampling:
     Attributes:
         uniform_low, uniform_high: Box of the broad uniform samples, in state units.
         randomize_ranges: Physics ranges of the randomized closed-loop episodes.
+        spread: Half-widths (state units) of uniform perturbations around closed-loop
+            states; when given, the samples that are not on trajectories are drawn
+            around them (``source = 2``) instead of from the box.
+        episode_env: ``f(rng) -> env kwargs`` of each closed-loop episode (for example
+            a reference schedule); ``None``: the env's defaults.
     """
 
-    uniform_low: tuple[float, ...]
-    uniform_high: tuple[float, ...]
-    randomize_ranges: dict[str, tuple[float, float]]
+    uniform_low: tuple[float, ...] | None = None
+    uniform_high: tuple[float, ...] | None = None
+    randomize_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    spread: tuple[float, ...] | None = None
+    episode_env: Callable[[np.random.Generator], dict[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.spread is None and (self.uniform_low is None or self.uniform_high is None):
+            raise ValueError("DatasetSampling needs a uniform box or a spread")
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,22 @@
-"""Mini Wheelbot yaw control: theta, success rule, registry entry.
+"""Mini Wheelbot yaw control: theta, model, OCP, guesses, interface, success rule, registry entry.
 
 The env, the analytic model (``ampc_envs/wheelbot/dynamics.py``) and the robot's
 balancing LQR live in ``ampc_envs/wheelbot/``. Files here: ``theta.py`` (the 11
-adaptable parameters), ``success.py`` (when a yaw test counts as completed).
+adaptable parameters), ``model.py`` (the analytic model under the LQR, as the MPC plans
+with it), ``ocp.py`` (the yaw OCP), ``guesses.py`` (its initial guesses),
+``interface.py`` (the residual on the robot's LQR and the yaw-error state),
+``sampling.py`` (where the dataset generator samples), ``success.py`` (when a yaw test
+counts as completed).
 """
 
 from __future__ import annotations
 
 from ampc_agent.systems.spec import SystemSpec
+from ampc_agent.systems.wheelbot.model import STATE_NAMES
+from ampc_agent.systems.wheelbot.sampling import WHEELBOT_SAMPLING
 from ampc_agent.systems.wheelbot.success import stays_upright
 from ampc_agent.systems.wheelbot.theta import WHEELBOT_THETA
-from ampc_envs.wheelbot.params import STATE_NAMES, WheelbotParams
+from ampc_envs.wheelbot.params import WheelbotParams
 
 __all__ = ["WHEELBOT", "WHEELBOT_THETA"]
 
@@ -21,8 +27,15 @@ WHEELBOT = SystemSpec(
     tuning_env_id="ampc_envs/WheelbotYawTuning-v0",
     params_cls=WheelbotParams,
     theta=WHEELBOT_THETA,
+    # The controllers' state: the env's with the yaw replaced by the wrapped yaw error.
     state_names=STATE_NAMES,
-    angle_states=(0,),
+    # No state is 2 pi periodic for the controllers: the OCP's cost psi_error^2 is not
+    # (its action jumps where the error passes +-pi), so the networks see the wrapped
+    # error itself, not its sine and cosine.
+    angle_states=(),
     success=stays_upright,
+    ocp="ampc_agent.systems.wheelbot.ocp:wheelbot_ocp",
+    sampling=WHEELBOT_SAMPLING,
+    interface="ampc_agent.systems.wheelbot.interface:ResidualOnLQR",
     baseline=("lqr", "ampc_envs.wheelbot.lqr:BalancingLQR"),
 )
