@@ -14,12 +14,13 @@ solves and of the KKT sensitivity at ``--cold`` states visited in closed loop.
 
 Prints a table, saves ``benchmarks/results/mpc_solve_time_wheelbot.{md,json,png}``.
 
-    python -m benchmarks.wheelbot_mpc [--starts 20] [--seconds 25] [--cold 20]
+    python -m benchmarks.wheelbot_mpc [--starts 20] [--seconds 25] [--cold 20] [--workers 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -59,40 +60,75 @@ def _fmt(value: float | None) -> str:
     return "never" if value is None else f"{value:.3f}"
 
 
+_WORKER_MPC = None
+
+
+def _mpc_episode(job: tuple[int, float], mpc=None) -> dict:
+    """One MPC yaw test (in a worker process: with that process's MPC)."""
+    global _WORKER_MPC
+    from ampc_agent.mpc.controller import MPCController
+    from ampc_agent.systems.wheelbot import WHEELBOT
+
+    if mpc is None:
+        if _WORKER_MPC is None:
+            _WORKER_MPC = WHEELBOT.make_mpc()
+            _WORKER_MPC.initial_guesses(np.zeros(_WORKER_MPC.nx))  # the library of turns
+        mpc = _WORKER_MPC
+    seed, seconds = job
+    mpc.reset()
+    ctrl = MPCController(mpc, keep_solutions=True)
+    run = episode(WHEELBOT, WHEELBOT.controller(ctrl), seed, seconds)
+    run["kinds"] = list(ctrl.kinds)
+    run["iterations"] = [s.sqp_iter if s is not None else -1 for s in ctrl.solutions]
+    run["visited"] = [s.x0 for s in ctrl.solutions if s is not None]
+    return run
+
+
+def _report_run(run: dict) -> dict:
+    r = run["responses"]
+    print(
+        f"seed {run['seed']}: fell {run['crashed']}, mean |yaw error| {run['mean_error']:.4f}, "
+        f"settle 0.1 {[_fmt(s['settle_0.1']) for s in r]}, kinds "
+        f"{ {k: run['kinds'].count(k) for k in sorted(set(run['kinds']))} }",
+        flush=True,
+    )
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=25.0)
     parser.add_argument("--cold", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1, help="processes for the episodes")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
 
-    from ampc_agent.mpc.controller import MPCController
     from ampc_agent.systems.wheelbot import WHEELBOT
     from ampc_envs.wheelbot.lqr import BalancingLQR
 
     system = WHEELBOT
-    seeds = range(args.seed, args.seed + args.starts)
+    seeds = list(range(args.seed, args.seed + args.starts))
     lqr = [episode(system, BalancingLQR(), s, args.seconds) for s in seeds]
     mpc = system.make_mpc()
     t = time.perf_counter()
     mpc.initial_guesses(np.zeros(mpc.nx))  # solves the library of turns, once
     library_seconds = time.perf_counter() - t
-    runs, states = [], []
-    for seed in seeds:
-        ctrl = MPCController(mpc, keep_solutions=True)
-        run = episode(system, system.controller(ctrl), seed, args.seconds)
-        run["kinds"] = list(ctrl.kinds)
-        run["iterations"] = [s.sqp_iter if s is not None else -1 for s in ctrl.solutions]
-        states += [s.x0 for s in ctrl.solutions if s is not None]
-        runs.append(run)
-        r = run["responses"]
-        print(
-            f"seed {seed}: fell {run['crashed']}, mean |yaw error| {run['mean_error']:.4f}, "
-            f"settle 0.1 {[_fmt(s['settle_0.1']) for s in r]}, kinds "
-            f"{ {k: run['kinds'].count(k) for k in sorted(set(run['kinds']))} }",
-            flush=True,
-        )
+    jobs = [(s, args.seconds) for s in seeds]
+    if args.workers > 1:
+        import multiprocessing as mp
+
+        from ampc_agent.processes import die_with_parent
+
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(args.workers, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+            results = pool.imap(_mpc_episode, jobs)
+            runs = [_report_run(r) for r in results]
+    else:
+        runs = [_report_run(_mpc_episode(job, mpc)) for job in jobs]
+    states = [x for r in runs for x in r.pop("visited")]
 
     # Cold best-of-starts solves and sensitivities at visited states.
     rng = np.random.default_rng(args.seed)
