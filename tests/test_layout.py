@@ -33,7 +33,7 @@ def test_importing_the_envs_loads_nothing_of_the_agent_and_the_tuning_env_still_
     )
     loaded, shape = out.splitlines()
     assert loaded == "[]"
-    assert shape == "(7,)"
+    assert shape == "(8,)"
 
 
 @pytest.mark.parametrize(

@@ -52,12 +52,12 @@ def test_value_outside_the_bounds_raises_naming_it() -> None:
 def test_non_finite_value_raises_naming_it(bad: float) -> None:
     theta = CARTPOLE_THETA.nominal_array
     theta[CARTPOLE_THETA.index("cost_input")] = bad
-    with pytest.raises(ValueError, match=r"theta\[6\] \(cost_input\) must be finite"):
+    with pytest.raises(ValueError, match=r"theta\[7\] \(cost_input\) must be finite"):
         CARTPOLE_THETA.check(theta)
 
 
 def test_wrong_length_and_unknown_name_raise() -> None:
-    with pytest.raises(ValueError, match=r"theta must have shape \(7,\)"):
+    with pytest.raises(ValueError, match=r"theta must have shape \(8,\)"):
         CARTPOLE_THETA.check([1.0, 2.0])
     with pytest.raises(ValueError, match=r"unknown theta name 'mass'"):
         CARTPOLE_THETA.check({"mass": 1.0})

@@ -38,7 +38,7 @@ def tight(mpc):
     [
         ([0.3, -0.2, 0.5, 1.0], "balancing, no active bound in the plan's first input"),
         ([-0.3, 2.0, 1.0, -2.0], "mid swing, input bounds active later in the plan"),
-        ([0.651, -0.436, 0.93, 0.836], "near the rail: soft rail constraint violated"),
+        ([0.707, -0.155, 1.007, -1.902], "near the rail: soft rail constraint violated"),
     ],
 )
 def test_kkt_sensitivity_matches_finite_differences(tight, state, what) -> None:
@@ -55,7 +55,7 @@ def test_kkt_sensitivity_matches_finite_differences(tight, state, what) -> None:
 
 
 def test_soft_rail_case_really_uses_the_slack(tight) -> None:
-    sol = tight.solve([0.651, -0.436, 0.93, 0.836], init="best")
+    sol = tight.solve([0.707, -0.155, 1.007, -1.902], init="best")
     assert sol.slack_upper.max() > 1e-2
 
 
@@ -64,7 +64,8 @@ def test_sensitivity_is_zero_when_the_first_input_is_at_its_bound(tight) -> None
     assert sol.u0[0] == pytest.approx(10.0, abs=1e-8)
     sens = tight.sensitivity(sol)
     np.testing.assert_array_equal(sens.du0_dtheta, 0.0)
-    np.testing.assert_allclose(central_differences(tight, sol), 0.0, atol=1e-6)
+    # Differences of re-solves at KKT tolerance 1e-12 over steps of 1e-7 resolve 1e-5.
+    np.testing.assert_allclose(central_differences(tight, sol), 0.0, atol=1e-5)
 
 
 def test_sensitivity_columns_follow_theta_order(mpc) -> None:
