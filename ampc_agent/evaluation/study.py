@@ -276,8 +276,10 @@ def widen_to_closed_loop(
     """
     lower, upper = np.array(lower, dtype=float), np.array(upper, dtype=float)
     gap = pcl.get("gap_closed")
-    if pcl["ampc_true"]["success_rate"] < CLOSED_LOOP_SUCCESS or gap is None or (
-        gap < CLOSED_LOOP_GAP
+    if (
+        pcl["ampc_true"]["success_rate"] < CLOSED_LOOP_SUCCESS
+        or gap is None
+        or (gap < CLOSED_LOOP_GAP)
     ):
         return lower, upper
     for j, name in enumerate(policy.theta_names):

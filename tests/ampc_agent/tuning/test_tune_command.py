@@ -86,7 +86,9 @@ def test_a_crashed_panel_holds_its_last_frame(tmp_path):
     video = iio.imread(path).astype(float)
     assert video.shape == (4, 24, 64, 3)
     below_label = video[:, 20:, :, 0]  # under the 16-pixel title bar
-    np.testing.assert_allclose(below_label[:, :, :32].mean(axis=(1, 2)), [40, 120, 120, 120], atol=3)
+    np.testing.assert_allclose(
+        below_label[:, :, :32].mean(axis=(1, 2)), [40, 120, 120, 120], atol=3
+    )
     np.testing.assert_allclose(below_label[:, :, 32:].mean(axis=(1, 2)), [40, 80, 160, 240], atol=3)
 
 

@@ -12,7 +12,7 @@ import pytest
 from ampc_agent.mpc.controller import MPCController
 from ampc_agent.systems import get_system
 from ampc_agent.systems.wheelbot.interface import ResidualOnLQR, mpc_state
-from ampc_agent.systems.wheelbot.model import LQR_GAIN, closed_loop_ode
+from ampc_agent.systems.wheelbot.model import LQR_GAIN
 from ampc_agent.systems.wheelbot.ocp import WheelbotOCPConfig, wheelbot_ocp
 from ampc_agent.systems.wheelbot.tracking import yaw_errors
 from ampc_envs.core.episode import run_episode
