@@ -1,6 +1,7 @@
 r"""GIBO from a crashing start: the shipped cart-pole AMPC on ``hardware-like``.
 
-The nominal theta crashes there in every seed. For each seed, one sweep trial of GIBO
+With the first release's weights the nominal theta crashed there in every seed (with
+the second it does not: pass ``--instance`` of a system where it does). For each seed, one sweep trial of GIBO
 (:func:`benchmarks.sweep.runner.run_trial`, fresh episode seeds as in the headline, no
 deployed score) of ``--episodes`` episodes; the table counts the seeds that reached a
 non-crashing theta, the first episode that did not crash, the crashes, and the asks of a
