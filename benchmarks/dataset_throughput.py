@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         f"# Dataset generation throughput ({args.system})",
         "",
         f"{args.samples} samples in shards of {args.shard_size} (seed {args.seed}, default "
-        "generator settings: 70% closed-loop states, 30% uniform, best-of-starts labels and "
+        "generator settings: 70% closed-loop states, 30% off them (the system's sampling: "
+        "a uniform box or a spread around closed-loop states), best-of-starts labels and "
         "KKT sensitivities). Wall time includes starting the worker processes.",
         "",
         "| workers | wall (s) | samples/s | shard compute (s, summed) |",
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for w, r in rows.items():
         lines.append(
-            f"| {w} | {r['wall_seconds']:.1f} | {r['samples_per_second']:.1f} | "
+            f"| {w} | {r['wall_seconds']:.1f} | {r['samples_per_second']:.3g} | "
             f"{r['compute_seconds']:.1f} |"
         )
     lines += [
