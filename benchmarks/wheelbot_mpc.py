@@ -107,11 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--workers must be >= 1, got {args.workers}")
 
     from ampc_agent.systems.wheelbot import WHEELBOT
-    from ampc_envs.wheelbot.lqr import BalancingLQR
 
     system = WHEELBOT
     seeds = list(range(args.seed, args.seed + args.starts))
-    lqr = [episode(system, BalancingLQR(), s, args.seconds) for s in seeds]
+    lqr = [episode(system, system.make_baseline(), s, args.seconds) for s in seeds]
     mpc = system.make_mpc()
     t = time.perf_counter()
     mpc.initial_guesses(np.zeros(mpc.nx))  # solves the library of turns, once

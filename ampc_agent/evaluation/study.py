@@ -170,9 +170,8 @@ def evaluate_ampc(
     # Changes below half a percent of the input range count as faithful (0.1 N on the
     # cart-pole's +-10 N).
     tolerance = 0.005 * float(np.mean(policy.input_upper - policy.input_lower))
-    lower, upper = recommend_tuning_bounds(policy, sweeps, tolerance=tolerance)
+    sweep_lower, sweep_upper = recommend_tuning_bounds(policy, sweeps, tolerance=tolerance)
     report["sweeps"] = sweeps
-    report["tuning_lower"], report["tuning_upper"] = lower.tolist(), upper.tolist()
     report["tuning_rule"] = (
         "per parameter, the widest sweep interval around theta_nom on which the AMPC's "
         "change of action follows the MPC's: mean |(u(theta) - u(theta_nom)) - "
@@ -180,21 +179,13 @@ def evaluate_ampc(
         f"{tolerance:.3g} in input units), means over the states without the 10 % where the "
         "MPC's action moved most (jumps to another local optimum)"
     )
-    inside = np.all((thetas >= lower) & (thetas <= upper), axis=1)
-    report["adaptation"]["inside_tuning_box"] = {
-        "n_theta": int(inside.sum()),
-        **{
-            f"{k}_mean": float(np.nanmean(v[inside])) if inside.any() else None
-            for k, v in methods.items()
-        },
-    }
     report["mpc_reference"] = {
         "branch_switches": reference.branch_switches,
         "failures": reference.failures,
     }
     log(
-        f"sweeps ({time.perf_counter() - t3:.0f} s): tuning bounds "
-        f"{dict(zip(policy.theta_names, zip(lower.tolist(), upper.tolist(), strict=True), strict=True))}"
+        f"sweeps ({time.perf_counter() - t3:.0f} s): sweep box "
+        f"{_box(policy, sweep_lower, sweep_upper)}"
     )
 
     t4 = time.perf_counter()
@@ -221,10 +212,8 @@ def evaluate_ampc(
         f"{pcl['ampc_true']['mean_return']:.1f}, MPC true theta "
         f"{pcl['mpc_true']['mean_return']:.1f}; gap closed {pcl['gap_closed']}"
     )
-    lower, upper = widen_to_closed_loop(policy, lower, upper, pcl)
-    if (lower != np.asarray(report["tuning_lower"])).any() or (
-        upper != np.asarray(report["tuning_upper"])
-    ).any():
+    lower, upper = widen_to_closed_loop(policy, sweep_lower, sweep_upper, pcl)
+    if (lower != sweep_lower).any() or (upper != sweep_upper).any():
         report["tuning_rule"] += (
             f"; widened, for the physical parameters, to the span of the {n_instances} "
             "expressible instances, on which the AMPC at the true theta swung up "
@@ -242,10 +231,7 @@ def evaluate_ampc(
             for k, v in methods.items()
         },
     }
-    log(
-        "tuning bounds "
-        f"{dict(zip(policy.theta_names, zip(lower.tolist(), upper.tolist(), strict=True), strict=True))}"
-    )
+    log(f"tuning bounds {_box(policy, lower, upper)}")
     report["seconds"] = {
         "accuracy": t1 - t0,
         "closed_loop": t2 - t1,
@@ -256,6 +242,13 @@ def evaluate_ampc(
         "total": time.perf_counter() - t0,
     }
     return report
+
+
+def _box(policy: AMPCPolicy, lower: np.ndarray, upper: np.ndarray) -> dict[str, tuple]:
+    """``{name: (lower, upper)}`` of a tuning box, for the log."""
+    return dict(
+        zip(policy.theta_names, zip(lower.tolist(), upper.tolist(), strict=True), strict=True)
+    )
 
 
 #: When the AMPC at the true theta passes these on the expressible instances, the tuning
