@@ -85,8 +85,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--mirror",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="add mirrored samples (-x, -u, -J); default: on for systems whose MPC is odd "
-        "in the state (the registry's mirror_symmetric)",
+        help="add mirror images (S x, R u, R J) of the samples for the system's sign "
+        "patterns (S, R); default: on for systems that have them (the registry's "
+        "symmetries, e.g. the cart-pole's x -> -x, u -> -u)",
     )
     parser.add_argument(
         "--allow-incomplete",
@@ -128,8 +129,9 @@ def run(args: argparse.Namespace) -> int:
         mirror_augmentation=(
             args.mirror
             if args.mirror is not None
-            else args.system in SYSTEMS and SYSTEMS[args.system].mirror_symmetric
+            else args.system in SYSTEMS and bool(SYSTEMS[args.system].symmetries)
         ),
+        symmetries=SYSTEMS[args.system].symmetries if args.system in SYSTEMS else (),
         jacobian_target=args.jacobian_target,
         jacobian_asinh_quantile=(
             args.jacobian_asinh_quantile if args.jacobian_asinh_quantile > 0 else None

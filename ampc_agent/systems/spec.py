@@ -76,8 +76,10 @@ class SystemSpec:
         ocp: ``"module:callable"`` returning the system's
             :class:`~ampc_agent.mpc.ocp.ParametricOCP`; ``None``: no MPC yet.
         sampling: Where the dataset generator samples states (needs ``ocp``).
-        mirror_symmetric: The MPC is odd in the state (``x -> -x`` gives ``u -> -u``
-            at equal theta): training adds mirrored samples.
+        symmetries: Sign patterns ``(S, R)`` (state signs, input signs) under which the
+            MPC is equivariant at equal theta, ``u*(S x) = R u*(x)`` (a reflection of
+            the system with sign-free parameters): training adds the images
+            ``(S x, R u, R du/dtheta)`` of its samples. ``()``: none.
         sysid_model: Module with the one-step model the identification baseline fits
             (``FITTED``, ``SCALE_FREE``, ``ANGLE_DIMS``, ``predict``); ``None``: none.
         weights: Folder of the shipped AMPC weights (``model.safetensors``,
@@ -100,7 +102,7 @@ class SystemSpec:
     success: Callable[[np.ndarray, bool, float], bool]
     ocp: str | None = None
     sampling: DatasetSampling | None = None
-    mirror_symmetric: bool = False
+    symmetries: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...] = ()
     sysid_model: str | None = None
     weights: Path | None = None
     baseline: tuple[str, str] | None = None

@@ -56,9 +56,13 @@ class TrainingConfig:
         saturation_aware: Where the MPC's action sits at an input bound, the nominal
             network is only penalised for falling short of the bound, so that it can
             saturate smoothly instead of fitting the kink of the clip.
-        mirror_augmentation: Add the mirror image ``(-x, -u, -du/dtheta)`` of every
-            training and validation sample: for systems symmetric under ``x -> -x,
-            u -> -u`` with sign-free parameters, such as the cart-pole.
+        mirror_augmentation: Add the mirror images ``(S x, R u, R du/dtheta)`` of every
+            training and validation sample, for each sign pattern ``(S, R)`` of
+            ``symmetries``: for systems whose MPC is equivariant under them with
+            sign-free parameters, such as the cart-pole (``x -> -x, u -> -u``).
+        symmetries: The sign patterns ``(S, R)`` of the mirror images (the registry's
+            ``SystemSpec.symmetries``); ``()`` with ``mirror_augmentation``: the odd
+            mirror ``x -> -x, u -> -u``.
         jacobian_target: What the sensitivity network learns. ``"kkt"``: the exact
             sensitivities du0*/dtheta; ``"kkt_clipped"``: the same, cut at 2 x 3 standard
             deviations per entry (the predecessor's conditioning); ``"secant"``: the
@@ -83,6 +87,7 @@ class TrainingConfig:
     jacobian_target: str = "kkt"
     jacobian_asinh_quantile: float | None = 0.75
     mirror_augmentation: bool = False
+    symmetries: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...] = ()
     pi: NetworkConfig = field(default_factory=NetworkConfig)
     jacobian: NetworkConfig = field(default_factory=NetworkConfig)
 

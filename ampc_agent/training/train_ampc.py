@@ -112,18 +112,45 @@ def _angle_indices(metadata: dict[str, Any], config: TrainingConfig) -> tuple[in
     return tuple(i for i, name in enumerate(state_names) if name in wanted)
 
 
-def _mirrored(features: StateFeatures, x: np.ndarray, *odd: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Samples plus their mirror images as features, and the arrays odd in the state.
+def _mirrored(
+    features: StateFeatures,
+    x: np.ndarray,
+    symmetries: tuple,
+    u: np.ndarray,
+    du: np.ndarray,
+    secant: tuple[np.ndarray, ...] = (),
+) -> tuple[np.ndarray, ...]:
+    """Samples plus their mirror images: features, ``u``, ``du`` and the secant arrays.
 
-    For a system symmetric under ``x -> -x, u -> -u`` with parameters that do not
-    change sign (the cart-pole: masses, lengths, friction, gain, cost weights), the
-    MPC's action is odd in the state, and so are its sensitivity and its changes under
-    a change of theta (the change of theta itself is even: pass it unmirrored).
+    For each sign pattern ``(S, R)`` of a system whose MPC is equivariant under it
+    (``u*(S x) = R u*(x)`` with parameters that do not change sign, e.g. the cart-pole's
+    ``x -> -x, u -> -u``), the image of a sample is ``(S x, R u, R du/dtheta)``, and its
+    re-solved changes and secant slope are multiplied by ``R`` too; the change of theta
+    itself is unchanged.
+
+    Args:
+        features: The state features.
+        x: States ``(n, nx)``; ``u`` ``(n, nu)``; ``du`` ``(n, nu * p)`` (row-major
+            ``(nu, p)``).
+        symmetries: The patterns ``(S, R)``; ``()``: the odd mirror.
+        secant: ``(secant_dtheta (n, k, p), secant_du (n, k, nu), du_secant (n, nu, p))``
+            or ``()``.
     """
-    return (
-        np.concatenate([features(x), features(-x)]),
-        *(np.concatenate([a, -a]) for a in odd),
-    )
+    nu = u.shape[1]
+    p = du.shape[1] // nu
+    patterns = symmetries or ((-np.ones(x.shape[1]), -np.ones(nu)),)
+    parts: list[list[np.ndarray]] = [[features(x)], [u], [du], *([a] for a in secant)]
+    for state_signs, input_signs in patterns:
+        s, r = np.asarray(state_signs, dtype=np.float64), np.asarray(input_signs, dtype=np.float64)
+        parts[0].append(features(x * s))
+        parts[1].append(u * r)
+        parts[2].append(du * np.repeat(r, p))
+        if secant:
+            dtheta, changes, slope = secant
+            parts[3].append(dtheta)
+            parts[4].append(changes * r)
+            parts[5].append(slope * r[:, None])
+    return tuple(np.concatenate(a) for a in parts)
 
 
 def _secant_arrays(
@@ -235,16 +262,9 @@ def train_ampc(
         for name, i in split.items()
     }
     if config.mirror_augmentation:
-        # secant_dtheta is even in the state; the actions and their changes are odd.
         for name, i in split.items():
             fi, ui, dui, *rest = arrays[name]
-            if rest:
-                dth, sdu, dsec = rest
-                fi, ui, dui, sdu, dsec = _mirrored(features, x[i], ui, dui, sdu, dsec)
-                rest = [np.concatenate([dth, dth]), sdu, dsec]
-            else:
-                fi, ui, dui = _mirrored(features, x[i], ui, dui)
-            arrays[name] = (fi, ui, dui, *rest)
+            arrays[name] = _mirrored(features, x[i], config.symmetries, ui, dui, tuple(rest))
     (ft, ut, dut, *sec_t), (fv, uv, duv, *sec_v) = arrays["train"], arrays["val"]
     try:
         with deterministic(config.seed, config.num_threads) as gen:

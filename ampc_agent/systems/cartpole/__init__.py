@@ -38,7 +38,8 @@ CARTPOLE = SystemSpec(
         uniform_high=(0.75, math.pi, 3.0, 10.0),
         randomize_ranges=dict(CartpoleParams.default_ranges),
     ),
-    mirror_symmetric=True,
+    # Odd: x -> -x (cart, angle, velocities) gives u -> -u.
+    symmetries=(((-1.0, -1.0, -1.0, -1.0), (-1.0,)),),
     sysid_model="ampc_agent.systems.cartpole.sysid",
     weights=Path(__file__).resolve().parent / "weights",
     baseline=("pump", "ampc_agent.systems.cartpole.pump:PumpAndCentre"),

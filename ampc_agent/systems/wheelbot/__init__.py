@@ -12,7 +12,7 @@ counts as completed).
 from __future__ import annotations
 
 from ampc_agent.systems.spec import SystemSpec
-from ampc_agent.systems.wheelbot.model import STATE_NAMES
+from ampc_agent.systems.wheelbot.model import REFLECTIONS, STATE_NAMES
 from ampc_agent.systems.wheelbot.sampling import WHEELBOT_SAMPLING
 from ampc_agent.systems.wheelbot.success import stays_upright
 from ampc_agent.systems.wheelbot.theta import WHEELBOT_THETA
@@ -34,6 +34,7 @@ WHEELBOT = SystemSpec(
     # error itself, not its sine and cosine.
     angle_states=(),
     success=stays_upright,
+    symmetries=REFLECTIONS,
     ocp="ampc_agent.systems.wheelbot.ocp:wheelbot_ocp",
     sampling=WHEELBOT_SAMPLING,
     interface="ampc_agent.systems.wheelbot.interface:ResidualOnLQR",

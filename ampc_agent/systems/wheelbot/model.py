@@ -26,6 +26,7 @@ from ampc_envs.wheelbot.params import STATE_NAMES as ENV_STATE_NAMES
 __all__ = [
     "INPUT_NAMES",
     "LQR_GAIN",
+    "REFLECTIONS",
     "RESIDUAL_LIMIT",
     "STATE_NAMES",
     "TOTAL_TORQUE_LIMIT",
@@ -42,6 +43,21 @@ TOTAL_TORQUE_LIMIT = 0.35
 STATE_NAMES = ("psi_error", *ENV_STATE_NAMES[1:])
 #: The MPC's inputs: residual torques on the driving and the reaction wheel, N m.
 INPUT_NAMES = ("v_W", "v_R")
+
+#: The robot's three reflections ``(S, R)``: the model under the LQR satisfies
+#: ``f(S x, R v) = S f(x, v)`` with the parameters unchanged, and the yaw OCP's cost and
+#: constraints are even in each, so the MPC's residual is equivariant,
+#: ``v*(S x) = R v*(x)``. Signs of ``[psi_error, phi, theta, psi_dot, phi_dot,
+#: theta_dot, q_W, q_R, omega_W, omega_R]`` and of ``[v_W, v_R]``: the three sign
+#: patterns other than the identity that leave the model invariant (each is the product
+#: of the other two). The first is the mirror through the driving wheel's plane (yaw,
+#: roll and the reaction wheel change sign, pitch and the driving wheel do not). Checked in
+#: ``tests/ampc_agent/systems/wheelbot/test_wheelbot_symmetry.py``.
+REFLECTIONS = (
+    ((-1.0, -1.0, 1.0, -1.0, -1.0, 1.0, 1.0, -1.0, 1.0, -1.0), (1.0, -1.0)),
+    ((-1.0, 1.0, -1.0, -1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 1.0), (-1.0, 1.0)),
+    ((1.0, -1.0, -1.0, 1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0), (-1.0, -1.0)),
+)
 
 
 def closed_loop_ode(x, v, theta, friction_step: float):

@@ -169,3 +169,37 @@ def test_secant_targets_need_a_dataset_with_secant_labels(dataset) -> None:
         train_ampc(dataset, config)
     with pytest.raises(ValueError, match="jacobian_target must be one of"):
         TrainingConfig(jacobian_target="exact")
+
+
+def test_mirror_images_follow_the_sign_patterns() -> None:
+    """The images of a sample under (S, R) are (S x, R u, R J, R du) with dtheta
+    unchanged: for an equivariant linear law u = A x (R A S = A) and a constant J with
+    R J = J(S x), the images obey the same law; the default is the odd mirror."""
+    from ampc_agent.networks.features import StateFeatures
+    from ampc_agent.training.train_ampc import _mirrored
+
+    rng = np.random.default_rng(0)
+    nx, nu, p, k = 4, 2, 3, 5
+    s, r = np.array([1.0, -1.0, -1.0, 1.0]), np.array([-1.0, 1.0])
+    a0 = rng.normal(size=(nu, nx))
+    a = 0.5 * (a0 + r[:, None] * a0 * s[None, :])  # R A S = A
+    x = rng.normal(size=(6, nx))
+    u = x @ a.T
+    jac = rng.normal(size=(6, nu, p))
+    dtheta = rng.normal(size=(6, k, p))
+    du = np.einsum("nap,nkp->nka", jac, dtheta)
+    features = StateFeatures(nx=nx, angle_indices=())
+    f, ui, ji, dth, dui, sec = _mirrored(
+        features, x, ((tuple(s), tuple(r)),), u, jac.reshape(6, -1), (dtheta, du, jac)
+    )
+    assert f.shape == (12, nx)
+    np.testing.assert_allclose(f[6:], features(x * s))
+    np.testing.assert_allclose(ui[6:], (x * s) @ a.T, atol=1e-12)  # the law holds
+    np.testing.assert_allclose(ji[6:].reshape(6, nu, p), r[None, :, None] * jac)
+    np.testing.assert_array_equal(dth[6:], dtheta)
+    np.testing.assert_allclose(dui[6:], np.einsum("nap,nkp->nka", sec[6:], dth[6:]))
+    # Without patterns: the odd mirror x -> -x, u -> -u.
+    f, ui, ji = _mirrored(features, x, (), u, jac.reshape(6, -1))
+    np.testing.assert_allclose(f[6:], features(-x))
+    np.testing.assert_array_equal(ui[6:], -u)
+    np.testing.assert_array_equal(ji[6:], -jac.reshape(6, -1))
