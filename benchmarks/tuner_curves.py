@@ -220,6 +220,17 @@ def main() -> None:
             if p in BUDGETS and old["budgets"].get(p) == BUDGETS[p]:
                 merged = {**by_tuner, **results.get(p, {})}
                 results[p] = merged
+            else:
+                # Runs of another budget (or of a problem no longer defined) are not
+                # comparable with these: they are dropped, and said so.
+                dropped = sorted(set(by_tuner) - set(results.get(p, {})))
+                if dropped:
+                    print(
+                        f"dropping the saved {p} runs of {', '.join(dropped)}: their budget "
+                        f"{old['budgets'].get(p)} is not the current "
+                        f"{BUDGETS.get(p, 'none (problem removed)')}; rerun them with "
+                        f"--problems {p} --tuners {' '.join(dropped)}"
+                    )
         info["wall_clock_s"] = round(
             old["machine"].get("wall_clock_s", 0) + info["wall_clock_s"], 1
         )
