@@ -35,6 +35,7 @@ for _id, _entry_point in _ENVS.items():
 # gym.make only, so importing ampc_envs loads nothing of ampc_agent, torch or acados.
 _TUNING_ENVS = {
     "ampc_envs/CartpoleSwingUpTuning-v0": "ampc_envs/CartpoleSwingUp-v0",
+    "ampc_envs/WheelbotYawTuning-v0": "ampc_envs/WheelbotYaw-v0",
 }
 
 for _id, _system_id in _TUNING_ENVS.items():

@@ -21,10 +21,16 @@ import numpy as np
 
 from ampc_agent.io import atomic_write_bytes
 
-__all__ = ["Panel", "episode_frames", "write_animation"]
+__all__ = ["FRAMES_PER_SECOND", "Panel", "episode_frames", "frame_stride", "write_animation"]
 
-#: Render every this many control steps (cart-pole at 50 Hz: 12.5 frames per second).
-EVERY = 4
+#: Frames per second of simulated time (the cart-pole at 50 Hz: every 4th control step;
+#: the wheelbot at 200 Hz: every 16th).
+FRAMES_PER_SECOND = 12.5
+
+
+def frame_stride(dt: float) -> int:
+    """Control steps between two frames for a control period ``dt`` in s (at least 1)."""
+    return max(1, round(1.0 / (dt * FRAMES_PER_SECOND)))
 
 
 class Panel(dict):
@@ -51,7 +57,7 @@ class _Recorder:
         return self.policy(obs)
 
 
-def episode_frames(tuning: Any, theta: np.ndarray, seed: int, every: int = EVERY) -> Panel:
+def episode_frames(tuning: Any, theta: np.ndarray, seed: int, every: int | None = None) -> Panel:
     """Run one episode of the tuning env's policy at ``theta`` with ``seed``, rendered.
 
     Args:
@@ -59,11 +65,14 @@ def episode_frames(tuning: Any, theta: np.ndarray, seed: int, every: int = EVERY
             ``render_mode="rgb_array"``.
         theta: The whole theta, inside the tuning box.
         seed: The episode seed (the episode is not counted as a tuning episode).
-        every: Render every ``every``-th control step, and the last state.
+        every: Render every ``every``-th control step, and the last state (default:
+            :func:`frame_stride` of the env's control period).
 
     Returns:
         The :class:`Panel`.
     """
+    if every is None:
+        every = frame_stride(float(tuning.system_env.unwrapped.dt))
     recorder = _Recorder(tuning.policy, tuning.system_env, every)
     result = tuning.run(theta, controller=recorder, seed=seed)
     recorder.frames.append(np.asarray(tuning.system_env.render(), dtype=np.uint8))

@@ -11,6 +11,8 @@ counts as completed).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ampc_agent.systems.spec import SystemSpec
 from ampc_agent.systems.wheelbot.model import REFLECTIONS, STATE_NAMES
 from ampc_agent.systems.wheelbot.sampling import WHEELBOT_SAMPLING
@@ -38,5 +40,6 @@ WHEELBOT = SystemSpec(
     ocp="ampc_agent.systems.wheelbot.ocp:wheelbot_ocp",
     sampling=WHEELBOT_SAMPLING,
     interface="ampc_agent.systems.wheelbot.interface:ResidualOnLQR",
+    weights=Path(__file__).resolve().parent / "weights",
     baseline=("lqr", "ampc_envs.wheelbot.lqr:BalancingLQR"),
 )

@@ -53,7 +53,7 @@ def test_tune_writes_results_plot_and_tensorboard_logs(tmp_path, capsys):
 def test_tune_animates_the_nominal_and_the_recommended_theta_on_the_same_episode(tmp_path):
     import imageio.v3 as iio
 
-    from ampc_agent.tuning.animation import EVERY
+    from ampc_agent.tuning.animation import frame_stride
 
     records = tune(tmp_path, "anim", episodes=3, tuner="turbo", animation=True)
     best = json.loads((tmp_path / "anim" / "best_theta.json").read_text())
@@ -63,7 +63,9 @@ def test_tune_animates_the_nominal_and_the_recommended_theta_on_the_same_episode
     assert any(np.array_equal(rec, t) for t in ran)  # an evaluated, non-crashed theta
     video = iio.imread(tmp_path / "anim" / "episode.gif")
     assert video.shape[1:] == (240, 640, 3)  # two 320 x 240 panels side by side
-    assert len(video) == -(-300 // EVERY) + 1  # both ran the whole episode here
+    every = frame_stride(0.02)  # the cart-pole's 50 Hz: every 4th step, 12.5 frames/s
+    assert every == 4
+    assert len(video) == -(-300 // every) + 1  # both ran the whole episode here
     assert not records[0]["crashed"] and records[0]["return"] < 100  # nominal: no swing-up
     # The two panels show different motions (the nominal does not swing the pole up).
     left, right = video[:, :, :320].astype(float), video[:, :, 320:].astype(float)
