@@ -1,5 +1,6 @@
 """The wheelbot's reflections: the model under the LQR and the MPC are equivariant under
-the sign patterns the training uses to mirror its samples (``SystemSpec.symmetries``)."""
+them; training mirrors its samples by the first only (``SystemSpec.symmetries``),
+because at rest with a yaw error the MPC's two optimal turns break the others."""
 
 from __future__ import annotations
 
@@ -10,10 +11,19 @@ import numpy as np
 import pytest
 
 from ampc_agent.systems import get_system
+from ampc_agent.systems.wheelbot.model import REFLECTIONS
 from ampc_agent.systems.wheelbot.ocp import wheelbot_ocp
 
 SYSTEM = get_system("wheelbot")
-PATTERNS = [(np.array(s), np.array(r)) for s, r in SYSTEM.symmetries]
+PATTERNS = [(np.array(s), np.array(r)) for s, r in REFLECTIONS]
+
+
+def test_training_mirrors_by_the_plane_reflection_only() -> None:
+    assert SYSTEM.symmetries == REFLECTIONS[:1]
+    s, r = PATTERNS[0]
+    # Yaw, roll and the reaction wheel change sign; pitch and the driving wheel do not.
+    np.testing.assert_array_equal(s, [-1, -1, 1, -1, -1, 1, 1, -1, 1, -1])
+    np.testing.assert_array_equal(r, [1, -1])
 
 
 def test_the_wheelbot_has_three_reflections_forming_a_group() -> None:
@@ -68,7 +78,9 @@ def test_mpc_residual_is_equivariant() -> None:
 def test_turn_from_rest_has_two_optimal_directions() -> None:
     """At rest with a yaw error the third pattern maps the state onto itself, so the MPC
     has two optimal turns there (v and R v, driving forward or backward): its action
-    jumps across the rest state. A pitch of +-1 mrad picks one turn or the other."""
+    jumps across the rest state. A pitch of +-1 mrad picks one turn or the other. The
+    best-of-starts labels pick one consistently: at the opposite error they are the
+    first pattern's image (which training mirrors by), not the second's."""
     mpc = SYSTEM.make_mpc()
     theta = SYSTEM.theta.nominal_array
     x = np.r_[math.pi / 2, np.zeros(9)]
@@ -80,3 +92,7 @@ def test_turn_from_rest_has_two_optimal_directions() -> None:
     np.testing.assert_allclose(minus.u0, r * plus.u0, atol=2e-4)
     assert minus.cost == pytest.approx(plus.cost, rel=1e-6)
     assert np.max(np.abs(plus.u0 - minus.u0)) > 0.1  # 2 mrad apart, the turns differ
+    at_rest = mpc.solve_best(x, theta).u0
+    opposite = mpc.solve_best(PATTERNS[0][0] * x, theta).u0
+    np.testing.assert_allclose(opposite, PATTERNS[0][1] * at_rest, atol=2e-4)
+    assert np.max(np.abs(opposite - PATTERNS[1][1] * at_rest)) > 0.1
