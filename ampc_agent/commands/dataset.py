@@ -13,6 +13,7 @@ import dataclasses
 import json
 
 from ampc_agent.dataset.generator import GeneratorSettings, generate_dataset
+from ampc_agent.dataset.settings import TRAJECTORY_LABELS
 from ampc_agent.systems import systems_with
 
 #: Defaults of the generator settings, shown in --help.
@@ -68,6 +69,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS.secant_scale,
         help="how far towards the theta bounds the changes reach (1: all the way)",
     )
+    parser.add_argument(
+        "--trajectory-labels",
+        choices=TRAJECTORY_LABELS,
+        default=DEFAULTS.trajectory_labels,
+        help="labels along the trajectories: best (lowest cost over all starts) or "
+        "closed_loop (the closed-loop MPC's own solution re-solved to tolerance, about "
+        "10x cheaper for the wheelbot)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -85,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         closed_loop_theta=args.closed_loop_theta,
         secant_perturbations=args.secant_perturbations,
         secant_scale=args.secant_scale,
+        trajectory_labels=args.trajectory_labels,
     )
     out = args.out or f"datasets/{args.system}"
     meta = generate_dataset(

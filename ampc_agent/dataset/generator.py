@@ -172,7 +172,14 @@ def _metadata(settings: GeneratorSettings, mpc: Any, system: SystemSpec) -> dict
         **_sampling_metadata(system.sampling),
         "generator": settings.as_dict(),
         "sources": _sources(system.sampling),
-        "labels": "lowest-cost converged solution over several initialisations, at theta_nom",
+        "labels": (
+            "lowest-cost converged solution over several initialisations, at theta_nom"
+            if settings.trajectory_labels == "best"
+            else "along trajectories: the closed-loop MPC's solution re-solved to tolerance "
+            "from its iterate (best of several initialisations where there is none); "
+            "elsewhere the lowest-cost converged solution over several initialisations; "
+            "at theta_nom"
+        ),
         "sensitivity": "implicit-function theorem on the KKT system at the acados solution",
         "mpc": {
             "horizon": ocp.horizon,

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["label_state", "perturbation_thetas", "secant_label"]
+__all__ = ["closed_loop_label", "label_state", "perturbation_thetas", "secant_label"]
 
 
 def label_state(
@@ -50,6 +50,41 @@ def label_state(
         "solve_time": solve_time,
         "weakly_active": sens.weakly_active,
         "solution": best,
+    }, "ok"
+
+
+def closed_loop_label(mpc: Any, x: np.ndarray, solution: Any) -> tuple[dict[str, Any] | None, str]:
+    """The closed-loop MPC's own action at ``x``: its solution re-solved to the full
+    tolerance from its primal-dual iterate (theta_nom), with du0*/dtheta.
+
+    Args:
+        mpc: The :class:`~ampc_agent.mpc.ParametricMPC`.
+        x: The state the closed loop solved for.
+        solution: The closed-loop :class:`~ampc_agent.mpc.MPCSolution` at ``x``.
+
+    Returns:
+        As :func:`label_state`; ``(None, "no_convergence")`` when the re-solve fails.
+    """
+    from ampc_agent.mpc import SensitivityError
+
+    theta = mpc.theta_spec.nominal_array
+    time_before = mpc.stats.time
+    sol = mpc.solve(np.asarray(x, float), theta, init=solution, raise_on_failure=False)
+    solve_time = mpc.stats.time - time_before
+    if not sol.ok:
+        return None, "no_convergence"
+    try:
+        sens = mpc.sensitivity(sol)
+    except SensitivityError:
+        return None, "sensitivity_failed"
+    return {
+        "u": sol.u0.copy(),
+        "du_dtheta": sens.du0_dtheta.copy(),
+        "cost": sol.cost,
+        "sqp_iter": sol.sqp_iter,
+        "solve_time": solve_time,
+        "weakly_active": sens.weakly_active,
+        "solution": sol,
     }, "ok"
 
 

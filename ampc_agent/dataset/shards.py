@@ -17,7 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ampc_agent.dataset.labels import label_state, perturbation_thetas, secant_label
+from ampc_agent.dataset.labels import (
+    closed_loop_label,
+    label_state,
+    perturbation_thetas,
+    secant_label,
+)
 from ampc_agent.dataset.settings import (
     SOURCE_NAMES,
     SOURCE_SPREAD,
@@ -79,6 +84,7 @@ def compute_shard(
             if sum(1 for r in rows if r[2] == SOURCE_TRAJECTORY) >= n_traj:
                 break
             extra = [solution] if solution is not None else []
+            own = solution if settings.trajectory_labels == "closed_loop" else None
             _add(
                 rows,
                 stats,
@@ -89,6 +95,7 @@ def compute_shard(
                 False,
                 settings,
                 secant_rng,
+                own_solution=own,
             )
 
     if sampling.spread is not None:
@@ -131,10 +138,18 @@ def _add(
     include_still: bool,
     settings: GeneratorSettings,
     secant_rng: np.random.Generator,
+    own_solution: Any = None,
 ) -> None:
     name = SOURCE_NAMES[source]
     stats[f"attempted_{name}"] += 1
-    sample, outcome = label_state(mpc, x, extra, include_still=include_still)
+    sample = None
+    if own_solution is not None:
+        # The closed loop's own solution, re-solved to tolerance; the best of all
+        # starts only if that fails.
+        sample, outcome = closed_loop_label(mpc, x, own_solution)
+        stats["closed_loop_labels" if sample is not None else "closed_loop_label_fallbacks"] += 1
+    if sample is None:
+        sample, outcome = label_state(mpc, x, extra, include_still=include_still)
     if sample is None:
         stats[f"discarded_{outcome}"] += 1
         return
