@@ -171,6 +171,11 @@ def test_ray_workers_give_the_same_dataset(reference, tmp_path) -> None:
         ("samples", 0, r"samples must be a positive integer"),
         ("trajectory_fraction", 1.5, r"trajectory_fraction must be in \[0, 1\]"),
         ("system", "rocket", r"unknown system 'rocket'"),
+        (
+            "trajectory_labels",
+            "mpc",
+            r"trajectory_labels must be one of \['best', 'closed_loop'\], got 'mpc'",
+        ),
     ],
 )
 def test_bad_settings_are_rejected(field, value, message) -> None:
@@ -236,3 +241,30 @@ def test_a_dataset_grows_by_whole_shards_to_the_same_dataset(reference, tmp_path
     assert same_samples(load_dataset(tmp_path), data)
     with pytest.raises(ValueError, match="holds a dataset generated with other settings"):
         generate_dataset(tmp_path, GeneratorSettings(**{**TINY.__dict__, "samples": 6}))
+
+
+def test_closed_loop_labels_are_the_best_labels_where_the_closed_loop_found_them(
+    tmp_path,
+) -> None:
+    """With ``trajectory_labels="closed_loop"`` the trajectory samples are the same
+    states, labelled by the closed loop's own solution: never cheaper than the
+    best-of-starts label (that is the lowest cost), equal to it where the closed loop
+    is on the best branch; the metadata says which labels a dataset holds. (Nominal
+    episodes only: with sensor noise the closed loop saw another state and keeps no
+    solution to label with.)"""
+    base = {**TINY.__dict__, "samples": 8, "randomize_fraction": 0.0}
+    generate_dataset(tmp_path / "best", GeneratorSettings(**base), progress=False)
+    settings = GeneratorSettings(**{**base, "trajectory_labels": "closed_loop"})
+    meta = generate_dataset(tmp_path / "cl", settings, progress=False)
+    assert meta["generator"]["trajectory_labels"] == "closed_loop"
+    assert meta["labels"].startswith("along trajectories: the closed-loop MPC's solution")
+    best, data = load_dataset(tmp_path / "best"), load_dataset(tmp_path / "cl")
+    assert "trajectory_labels" not in best.metadata["generator"]  # the default
+    traj = data.source == 0
+    assert traj.sum() == (best.source == 0).sum() > 0
+    np.testing.assert_array_equal(data.x[traj], best.x[traj])
+    assert np.all(data.cost[traj] >= best.cost[traj] - 1e-8)
+    equal = np.all(np.abs(data.u[traj] - best.u[traj]) < 1e-6, axis=1)
+    assert equal.mean() >= 0.5, (data.u[traj], best.u[traj])
+    counts = meta["counts"]
+    assert counts["closed_loop_labels"] + counts.get("closed_loop_label_fallbacks", 0) == traj.sum()
