@@ -94,6 +94,7 @@ def _physical_sections(report: dict[str, Any]) -> list[str]:
 def markdown_report(report: dict[str, Any], title: str | None = None) -> str:
     """Markdown tables of an :func:`~ampc_agent.evaluation.study.evaluate_ampc` report."""
     acc, cl, ad = report["accuracy"], report["closed_loop"], report["adaptation"]
+    unit = report.get("input_unit", "N")
     names = report["theta_names"]
     system = report["system"]
     lines = [f"# {title or f'AMPC evaluation: {system}'}", ""]
@@ -127,8 +128,8 @@ def markdown_report(report: dict[str, Any], title: str | None = None) -> str:
         "",
         "| quantity | value |",
         "|---|---|",
-        f"| pi RMSE (clipped) | {acc['pi_rmse']:.4f} N |",
-        f"| pi MAE (clipped) | {acc['pi_mae']:.4f} N |",
+        f"| pi RMSE (clipped) | {acc['pi_rmse']:.4f} {unit} |",
+        f"| pi MAE (clipped) | {acc['pi_mae']:.4f} {unit} |",
         f"| pi R^2 | {acc['pi_r2']:.4f} |",
         f"| J R^2 (all entries) | {acc['jacobian_r2']:.4f} |",
     ]
@@ -143,10 +144,10 @@ def markdown_report(report: dict[str, Any], title: str | None = None) -> str:
         "",
         f"{ad['n_thetas']} thetas inside the bounds x {ad['n_states']} held-out states. "
         "Distance d = ||(theta - theta_nom) / (theta_upper - theta_lower)||_2. Errors are "
-        "mean |u - u_MPC(x, theta)| in N; *adapted* = clip(pi + J (theta - theta_nom)), "
+        f"mean |u - u_MPC(x, theta)| in {unit}; *adapted* = clip(pi + J (theta - theta_nom)), "
         "*unadapted* = clip(pi), *exact Taylor* = the same step with the MPC's own labels "
         "(linearisation error without network error). "
-        f"AMPC error at theta_nom: {ad['nominal_error']:.3f} N.",
+        f"AMPC error at theta_nom: {ad['nominal_error']:.3f} {unit}.",
         "",
         "| d | n theta | adapted | unadapted | exact Taylor | adapted (median) "
         "| unadapted (median) | MPC change | AMPC change error | MPC change, trimmed "
@@ -176,8 +177,9 @@ def markdown_report(report: dict[str, Any], title: str | None = None) -> str:
         lines += [
             "",
             f"Of the random thetas, {ins['n_theta']} fall inside the recommended tuning box: "
-            f"mean error adapted {_fmt(ins['adapted_mean'])} N, unadapted "
-            f"{_fmt(ins['unadapted_mean'])} N, exact Taylor {_fmt(ins['taylor_mean'])} N.",
+            f"mean error adapted {_fmt(ins['adapted_mean'])} {unit}, unadapted "
+            f"{_fmt(ins['unadapted_mean'])} {unit}, exact Taylor "
+            f"{_fmt(ins['taylor_mean'])} {unit}.",
         ]
     lines += _physical_sections(report)
     lines += [
@@ -199,10 +201,10 @@ def markdown_report(report: dict[str, Any], title: str | None = None) -> str:
         "",
         "### One-at-a-time sweeps",
         "",
-        "Per value: AMPC change error / MPC change (N, mean over the states without the "
-        "10 % with the largest MPC change); the recommended range keeps the values where "
-        "the first is at most 0.8 x the second or below 0.1 N. In brackets the plain "
-        "means over all states.",
+        f"Per value: AMPC change error / MPC change ({unit}, mean over the states without "
+        "the 10 % with the largest MPC change); the recommended range keeps the values "
+        "where the first is at most 0.8 x the second or below 0.5 % of the input range. "
+        "In brackets the plain means over all states.",
         "",
     ]
     for s in report["sweeps"]:
@@ -255,7 +257,7 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
         mids = [(r["lo"] + r["hi"]) / 2 for r in ad["table"]]
         ax.plot(mids, [r[f"{k}_mean"] for r in ad["table"]], color=c)
     ax.set_xlabel("||theta - theta_nom|| (range-normalised)")
-    ax.set_ylabel("mean |u - u_MPC(theta)| (N)")
+    ax.set_ylabel(f"mean |u - u_MPC(theta)| ({report.get('input_unit', 'N')})")
     ax.set_title("action error vs distance")
     ax.legend(fontsize=7)
     lo, hi = np.asarray(report["tuning_lower"]), np.asarray(report["tuning_upper"])

@@ -86,6 +86,7 @@ def evaluate_ampc(
     policy.theta = policy.theta_nominal
     report: dict[str, Any] = {
         "system": system.name,
+        "input_unit": system.input_unit,
         "success_rule": (system.success.__doc__ or "").strip().splitlines()[0],
         "theta_names": list(policy.theta_names),
         "theta_nominal": policy.theta_nominal.tolist(),
@@ -98,7 +99,8 @@ def evaluate_ampc(
         policy, test_set["x"], test_set["u"], test_set["du_dtheta"]
     )
     log(
-        f"held-out accuracy: pi RMSE {report['accuracy']['pi_rmse']:.3f} N, "
+        f"held-out accuracy: pi RMSE {report['accuracy']['pi_rmse']:.3f} "
+        f"{system.input_unit}, "
         f"J R^2 {report['accuracy']['jacobian_r2']:.3f}"
     )
 
@@ -162,7 +164,8 @@ def evaluate_ampc(
         row["adapted_change_trimmed_mean"] = float(np.nanmean(ac_trim[sel]))
     log(
         f"adaptation: {n_thetas} thetas x {len(states)} states "
-        f"({time.perf_counter() - t2:.0f} s); AMPC error at theta_nom {nominal_error:.3f} N"
+        f"({time.perf_counter() - t2:.0f} s); AMPC error at theta_nom {nominal_error:.3f} "
+        f"{system.input_unit}"
     )
 
     t3 = time.perf_counter()

@@ -86,6 +86,7 @@ class SystemSpec:
             ``metadata.json``, ``test_set.npz``).
         baseline: ``(name, "module:callable")`` of a classical controller of the system
             (no networks, no solver): a stand-in for tests, smoke sweeps and benchmarks.
+        input_unit: Unit of the controller's input in reports (``"N"``, ``"N m"``).
         interface: ``"module:callable"`` of the system's
             :class:`~ampc_agent.systems.interface.PlantInterface` (``None``: the
             controller's state and input are the observation and the action).
@@ -107,6 +108,7 @@ class SystemSpec:
     weights: Path | None = None
     baseline: tuple[str, str] | None = None
     interface: str | None = None
+    input_unit: str = "N"
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- what runs

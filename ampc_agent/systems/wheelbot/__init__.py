@@ -45,6 +45,7 @@ WHEELBOT = SystemSpec(
     ocp="ampc_agent.systems.wheelbot.ocp:wheelbot_ocp",
     sampling=WHEELBOT_SAMPLING,
     interface="ampc_agent.systems.wheelbot.interface:ResidualOnLQR",
+    input_unit="N m",
     weights=Path(__file__).resolve().parent / "weights",
     baseline=("lqr", "ampc_envs.wheelbot.lqr:BalancingLQR"),
 )
