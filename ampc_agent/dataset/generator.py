@@ -136,7 +136,18 @@ def _check_existing(folder: Path, settings: GeneratorSettings) -> None:
         if any(folder.glob("shard-*.npz")):
             raise ValueError(f"{folder} has shards but no metadata.json; use an empty folder")
         return
-    existing = read_metadata(folder).get("generator") or {}
+    stored = read_metadata(folder)
+    sampling = _sampling_metadata(get_system(settings.system).sampling)
+    changed = [
+        k for k in sorted(set(sampling) | set(_SAMPLING_KEYS)) if stored.get(k) != sampling.get(k)
+    ]
+    if changed:
+        raise ValueError(
+            f"{folder} holds a dataset sampled differently from the system's current "
+            f"sampling ({', '.join(changed)} differ: {[stored.get(k) for k in changed]} "
+            f"on disk, {[sampling.get(k) for k in changed]} now); choose another folder"
+        )
+    existing = stored.get("generator") or {}
     wanted = settings.as_dict()
     if existing == wanted:
         return
@@ -194,6 +205,17 @@ def _metadata(settings: GeneratorSettings, mpc: Any, system: SystemSpec) -> dict
     }
 
 
+#: The metadata entries of :func:`_sampling_metadata` (compared on resume).
+_SAMPLING_KEYS = (
+    "uniform_low",
+    "uniform_high",
+    "randomize_ranges",
+    "spread",
+    "episode_env",
+    "episode_start",
+)
+
+
 def _sampling_metadata(sampling: Any) -> dict[str, Any]:
     """Where the states come from: a box, or a spread around closed-loop states."""
     out: dict[str, Any] = {}
@@ -203,8 +225,10 @@ def _sampling_metadata(sampling: Any) -> dict[str, Any]:
     out["randomize_ranges"] = {k: list(v) for k, v in sampling.randomize_ranges.items()}
     if sampling.spread is not None:
         out["spread"] = list(sampling.spread)
-    if sampling.episode_env is not None:
-        out["episode_env"] = (sampling.episode_env.__doc__ or "").strip().splitlines()[0]
+    for name in ("episode_env", "episode_start"):
+        f = getattr(sampling, name)
+        if f is not None:
+            out[name] = (f.__doc__ or "").strip().splitlines()[0]
     return out
 
 

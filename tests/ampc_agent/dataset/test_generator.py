@@ -268,3 +268,20 @@ def test_closed_loop_labels_are_the_best_labels_where_the_closed_loop_found_them
     assert equal.mean() >= 0.5, (data.u[traj], best.u[traj])
     counts = meta["counts"]
     assert counts["closed_loop_labels"] + counts.get("closed_loop_label_fallbacks", 0) == traj.sum()
+
+
+def test_a_dataset_sampled_differently_is_not_resumed(reference, tmp_path) -> None:
+    """The system's sampling (ranges, spread, episode settings) is part of a dataset's
+    identity: resuming after it changed in the code would mix two distributions."""
+    import json
+    import shutil
+
+    folder, _ = reference
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    meta = json.loads((copy / "metadata.json").read_text())
+    meta["randomize_ranges"]["cart_mass"] = [0.1, 0.2]
+    meta["complete"] = False
+    (copy / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"sampled differently .*randomize_ranges differ"):
+        generate_dataset(copy, TINY, progress=False)
