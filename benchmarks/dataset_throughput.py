@@ -7,6 +7,7 @@ throughput(2 workers) / (2 x throughput(1 worker)).
 Prints a table and writes ``benchmarks/results/dataset_throughput.{md,json}``.
 
     python benchmarks/dataset_throughput.py [--samples 400] [--shard-size 50]
+        [--stride 4] [--trajectory-fraction 0.7] [--trajectory-labels best]
 """
 
 from __future__ import annotations
@@ -27,13 +28,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--shard-size", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stride", type=int, default=4)
+    parser.add_argument("--trajectory-fraction", type=float, default=0.7)
+    parser.add_argument("--trajectory-labels", default="best", choices=("best", "closed_loop"))
     args = parser.parse_args(argv)
 
     from ampc_agent.dataset.generator import GeneratorSettings, generate_dataset
 
     get_system(args.system).make_mpc()  # build or load the solvers outside the timing
     settings = GeneratorSettings(
-        system=args.system, samples=args.samples, shard_size=args.shard_size, seed=args.seed
+        system=args.system,
+        samples=args.samples,
+        shard_size=args.shard_size,
+        seed=args.seed,
+        stride=args.stride,
+        trajectory_fraction=args.trajectory_fraction,
+        trajectory_labels=args.trajectory_labels,
     )
     rows = {}
     for workers in (1, 2):
@@ -50,10 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"# Dataset generation throughput ({args.system})",
         "",
-        f"{args.samples} samples in shards of {args.shard_size} (seed {args.seed}, default "
-        "generator settings: 70% closed-loop states, 30% off them (the system's sampling: "
-        "a uniform box or a spread around closed-loop states), best-of-starts labels and "
-        "KKT sensitivities). Wall time includes starting the worker processes.",
+        f"{args.samples} samples in shards of {args.shard_size} (seed {args.seed}; "
+        f"{args.trajectory_fraction:.0%} closed-loop states every {args.stride} steps, the "
+        "rest off them (the system's sampling: a uniform box or a spread around "
+        f"closed-loop states); trajectory labels `{args.trajectory_labels}`, KKT "
+        "sensitivities). Wall time includes starting the worker processes.",
         "",
         "| workers | wall (s) | samples/s | shard compute (s, summed) |",
         "|---|---|---|---|",
