@@ -27,8 +27,6 @@ def label_state(
         :class:`~ampc_agent.mpc.MPCSolution`) or ``None``, and ``"ok"``,
         ``"no_convergence"`` or ``"sensitivity_failed"``.
     """
-    from ampc_agent.mpc import SensitivityError
-
     theta = mpc.theta_spec.nominal_array
     inits = [*(extra_inits or []), *mpc.initial_guesses(np.asarray(x, float), theta)]
     if include_still:
@@ -38,19 +36,7 @@ def label_state(
     solve_time = mpc.stats.time - time_before
     if not best.ok:
         return None, "no_convergence"
-    try:
-        sens = mpc.sensitivity(best)
-    except SensitivityError:
-        return None, "sensitivity_failed"
-    return {
-        "u": best.u0.copy(),
-        "du_dtheta": sens.du0_dtheta.copy(),
-        "cost": best.cost,
-        "sqp_iter": best.sqp_iter,
-        "solve_time": solve_time,
-        "weakly_active": sens.weakly_active,
-        "solution": best,
-    }, "ok"
+    return _with_sensitivity(mpc, best, solve_time)
 
 
 def closed_loop_label(mpc: Any, x: np.ndarray, solution: Any) -> tuple[dict[str, Any] | None, str]:
@@ -65,14 +51,19 @@ def closed_loop_label(mpc: Any, x: np.ndarray, solution: Any) -> tuple[dict[str,
     Returns:
         As :func:`label_state`; ``(None, "no_convergence")`` when the re-solve fails.
     """
-    from ampc_agent.mpc import SensitivityError
-
     theta = mpc.theta_spec.nominal_array
     time_before = mpc.stats.time
     sol = mpc.solve(np.asarray(x, float), theta, init=solution, raise_on_failure=False)
     solve_time = mpc.stats.time - time_before
     if not sol.ok:
         return None, "no_convergence"
+    return _with_sensitivity(mpc, sol, solve_time)
+
+
+def _with_sensitivity(mpc: Any, sol: Any, solve_time: float) -> tuple[dict[str, Any] | None, str]:
+    """The sample fields of a converged solution, with its KKT sensitivity."""
+    from ampc_agent.mpc import SensitivityError
+
     try:
         sens = mpc.sensitivity(sol)
     except SensitivityError:
