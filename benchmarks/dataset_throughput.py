@@ -13,6 +13,7 @@ Prints a table and writes ``benchmarks/results/dataset_throughput.{md,json}``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 import time
@@ -21,6 +22,8 @@ from benchmarks.machine import save_result
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ampc_agent.dataset.generator import GeneratorSettings, generate_dataset
+    from ampc_agent.dataset.settings import TRAJECTORY_LABELS
     from ampc_agent.systems import get_system, systems_with
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -28,12 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--shard-size", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--stride", type=int, default=4)
-    parser.add_argument("--trajectory-fraction", type=float, default=0.7)
-    parser.add_argument("--trajectory-labels", default="best", choices=("best", "closed_loop"))
+    defaults = {f.name: f.default for f in dataclasses.fields(GeneratorSettings)}
+    parser.add_argument("--stride", type=int, default=defaults["stride"])
+    parser.add_argument(
+        "--trajectory-fraction", type=float, default=defaults["trajectory_fraction"]
+    )
+    parser.add_argument(
+        "--trajectory-labels", default=defaults["trajectory_labels"], choices=TRAJECTORY_LABELS
+    )
     args = parser.parse_args(argv)
-
-    from ampc_agent.dataset.generator import GeneratorSettings, generate_dataset
 
     get_system(args.system).make_mpc()  # build or load the solvers outside the timing
     settings = GeneratorSettings(

@@ -74,8 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=TRAJECTORY_LABELS,
         default=DEFAULTS.trajectory_labels,
         help="labels along the trajectories: best (lowest cost over all starts) or "
-        "closed_loop (the closed-loop MPC's own solution re-solved to tolerance, about "
-        "10x cheaper for the wheelbot)",
+        "closed_loop (the closed-loop MPC's own solution re-solved to tolerance; cheaper "
+        "where the closed loop saw the true state)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

@@ -134,7 +134,7 @@ def _animate(
 ) -> None:
     """``study_dir/episode.gif``: episode 0's theta (the nominal one) and the recommended
     theta, side by side on episode 0 (same instance, same seed)."""
-    from ampc_agent.tuning.animation import episode_frames, frame_stride, write_animation
+    from ampc_agent.tuning.animation import episode_frames, frame_rate, write_animation
     from ampc_agent.tuning.env import EpisodeTuningEnv
 
     render = EpisodeTuningEnv(
@@ -152,8 +152,7 @@ def _animate(
             episode_frames(render, np.asarray(records[0]["theta"]), seed),
             episode_frames(render, np.asarray(result["theta_recommended"]), seed),
         ]
-        dt = float(render.system_env.unwrapped.dt)
-        fps = 1.0 / (dt * frame_stride(dt))
+        fps = frame_rate(float(render.system_env.unwrapped.dt))
         write_animation(study_dir / "episode.gif", panels, ["nominal", "recommended"], fps)
     finally:
         render.close()

@@ -212,7 +212,6 @@ _SAMPLING_KEYS = (
     "randomize_ranges",
     "spread",
     "episode_env",
-    "episode_start",
 )
 
 
@@ -225,10 +224,8 @@ def _sampling_metadata(sampling: Any) -> dict[str, Any]:
     out["randomize_ranges"] = {k: list(v) for k, v in sampling.randomize_ranges.items()}
     if sampling.spread is not None:
         out["spread"] = list(sampling.spread)
-    for name in ("episode_env", "episode_start"):
-        f = getattr(sampling, name)
-        if f is not None:
-            out[name] = (f.__doc__ or "").strip().splitlines()[0]
+    if sampling.episode_env is not None:
+        out["episode_env"] = (sampling.episode_env.__doc__ or "").strip().splitlines()[0]
     return out
 
 

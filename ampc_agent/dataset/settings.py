@@ -12,9 +12,9 @@ __all__ = [
     "GENERATOR_VERSION",
     "SOURCE_NAMES",
     "SOURCE_SPREAD",
-    "TRAJECTORY_LABELS",
     "SOURCE_TRAJECTORY",
     "SOURCE_UNIFORM",
+    "TRAJECTORY_LABELS",
     "GeneratorSettings",
 ]
 
@@ -54,7 +54,7 @@ class GeneratorSettings:
             and all of the problem's starts (as every other sample); ``"closed_loop"``,
             the closed-loop MPC's own solution at that state, re-solved to the full
             tolerance from its iterate (what the deployed MPC does, tie-breaks
-            included; about 10x cheaper for the wheelbot), with the best of all starts
+            included; on a wheelbot shard 50 s instead of 85 s), with the best of all starts
             only where the closed loop kept no solution (sensor noise, another theta)
             or the re-solve fails.
     """

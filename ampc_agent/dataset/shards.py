@@ -191,9 +191,6 @@ def _closed_loop_episode(
     if system.sampling.episode_env is not None:
         # A plant with this episode's settings (e.g. its reference schedule).
         env = make_plant(system, **system.sampling.episode_env(rng))
-    start = None
-    if system.sampling.episode_start is not None:
-        start = system.sampling.episode_start(rng)
     controller = MPCController(mpc, theta, keep_solutions=True)
     interface = system.make_interface()
     episode = run_episode(
@@ -201,7 +198,6 @@ def _closed_loop_episode(
         system.controller(controller),
         seed=int(rng.integers(2**31)),
         params=params,
-        state=start,
         max_steps=settings.episode_steps,
         record_states=True,
     )

@@ -44,9 +44,6 @@ class DatasetSampling:
             around them (``source = 2``) instead of from the box.
         episode_env: ``f(rng) -> env kwargs`` of each closed-loop episode (for example
             a reference schedule); ``None``: the env's defaults.
-        episode_start: ``f(rng) -> start state`` of each closed-loop episode (the env's
-            state, passed as ``reset(options={"state": ...})``); ``None``: the env's
-            start distribution.
     """
 
     uniform_low: tuple[float, ...] | None = None
@@ -54,7 +51,6 @@ class DatasetSampling:
     randomize_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     spread: tuple[float, ...] | None = None
     episode_env: Callable[[np.random.Generator], dict[str, Any]] | None = None
-    episode_start: Callable[[np.random.Generator], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         if self.spread is None and (self.uniform_low is None or self.uniform_high is None):

@@ -21,7 +21,14 @@ import numpy as np
 
 from ampc_agent.io import atomic_write_bytes
 
-__all__ = ["FRAMES_PER_SECOND", "Panel", "episode_frames", "frame_stride", "write_animation"]
+__all__ = [
+    "FRAMES_PER_SECOND",
+    "Panel",
+    "episode_frames",
+    "frame_rate",
+    "frame_stride",
+    "write_animation",
+]
 
 #: Frames per second of simulated time (the cart-pole at 50 Hz: every 4th control step;
 #: the wheelbot at 200 Hz: every 16th).
@@ -31,6 +38,11 @@ FRAMES_PER_SECOND = 12.5
 def frame_stride(dt: float) -> int:
     """Control steps between two frames for a control period ``dt`` in s (at least 1)."""
     return max(1, round(1.0 / (dt * FRAMES_PER_SECOND)))
+
+
+def frame_rate(dt: float) -> float:
+    """Frames per second of an animation rendered every :func:`frame_stride` steps."""
+    return 1.0 / (dt * frame_stride(dt))
 
 
 class Panel(dict):

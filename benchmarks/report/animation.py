@@ -52,7 +52,7 @@ def animate_systems(
     Returns:
         ``{system: (file name, caption)}``.
     """
-    from ampc_agent.tuning.animation import episode_frames, frame_stride, write_animation
+    from ampc_agent.tuning.animation import episode_frames, frame_rate, write_animation
     from ampc_agent.tuning.env import EpisodeTuningEnv
     from benchmarks.sweep.systems import get_system
 
@@ -75,8 +75,7 @@ def animate_systems(
                 episode_frames(env, np.asarray(r["theta_nominal"]), seed),
                 episode_frames(env, np.asarray(deployed["theta"]), seed),
             ]
-            dt = float(env.system_env.unwrapped.dt)
-            fps = 1.0 / (dt * frame_stride(dt))
+            fps = frame_rate(float(env.system_env.unwrapped.dt))
             tuner = r["config"]["tuner"]
             titles = ["nominal", f"{tuner}, {deployed['budget']} episodes"]
             name = f"{system_name}.gif"

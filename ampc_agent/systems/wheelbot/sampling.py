@@ -3,9 +3,9 @@
 The states that matter are those of the yaw test: at rest before a reference step, in
 the turn (a few tenths of a second) and while it settles. The closed-loop episodes are
 short yaw tests of one step each (:func:`yaw_step_episode`), half of them on randomized
-physics, from the env's start distribution (:func:`yaw_start`, which also spreads the
-wheel angles, is measured but not used); the other samples are uniform perturbations of their states (:data:`SPREAD`),
-the neighbourhood an imitating controller strays into. A uniform box over all ten
+physics, from the env's start distribution (a spread of the wheel angles was measured
+and rejected: docs/wheelbot.md); the other samples are uniform perturbations of their
+states (:data:`SPREAD`), the neighbourhood an imitating controller strays into. A uniform box over all ten
 states would be almost all off the states of a yaw test (and often infeasible: the
 total torque bound cannot be met when ``|K x| > 0.45`` N m).
 """
@@ -19,36 +19,13 @@ import numpy as np
 from ampc_agent.systems.spec import DatasetSampling
 from ampc_envs.wheelbot.params import WheelbotParams
 
-__all__ = ["SPREAD", "WHEEL_ANGLES", "WHEELBOT_SAMPLING", "yaw_start", "yaw_step_episode"]
+__all__ = ["SPREAD", "WHEELBOT_SAMPLING", "yaw_step_episode"]
 
 #: Half-widths of the perturbations around closed-loop states, in the MPC state's units
 #: (rad, rad/s): [psi_error, phi, theta, psi_dot, phi_dot, theta_dot, q_W, q_R,
 #: omega_W, omega_R]. Small next to the turn (yaw rate ~9 rad/s, pitch ~0.3 rad,
 #: reaction wheel ~150 rad/s), about what a controller that imitates the MPC deviates.
 SPREAD = (0.1, 0.02, 0.02, 0.5, 0.2, 0.5, 0.5, 5.0, 3.0, 15.0)
-
-
-#: Half-widths (rad) of the uniform wheel angles ``q_W``, ``q_R`` of :func:`yaw_start`.
-#: The LQR feeds both back (-0.004 and -8e-5 N m per rad), so the MPC's residual
-#: depends on them. The MPC itself keeps them within 5.2 and 23 rad over the env's 25 s
-#: yaw test, but an imitation that is slightly off drifts them (to -23 and -200 rad
-#: with networks trained on 1.6k samples starting at zero wheel angles). Not used by
-#: :data:`WHEELBOT_SAMPLING`: with these widths the closed-loop MPC failed 426 calls in
-#: 3 episodes and 140 of 204 trajectory states had no converged label (12 s of compute
-#: per sample instead of 3); a milder spread is still to be measured.
-WHEEL_ANGLES = (10.0, 100.0)
-
-
-def yaw_start(rng: np.random.Generator) -> np.ndarray:
-    """The env's start distribution (small tilts and rates) with wheel angles uniform in
-    +-WHEEL_ANGLES, as the robot has them after some turns of a yaw test."""
-    u = rng.uniform(-1.0, 1.0, size=10)
-    return np.array(
-        [
-            0.05 * u[0], 0.03 * u[1], 0.03 * u[2], *(0.05 * u[3:6]),
-            WHEEL_ANGLES[0] * u[6], WHEEL_ANGLES[1] * u[7], *(0.2 * u[8:10]),
-        ]
-    )  # fmt: skip
 
 
 def yaw_step_episode(rng: np.random.Generator) -> dict:

@@ -100,7 +100,8 @@ def test_tune_wheelbot_runs_writes_its_study_and_resumes(tmp_path) -> None:
     records = tune(3)  # resumes: the first two episodes are not rerun
     assert len(records) == 3
     assert records[:2] == first
-    assert records[0]["length"] == 5000  # a whole 25 s yaw test at 200 Hz
+    # Each episode is a whole 25 s yaw test at 200 Hz, unless the robot fell.
+    assert all(r["length"] == 5000 or (r["crashed"] and r["length"] < 5000) for r in records)
     best = json.loads((tmp_path / "s" / "best_theta.json").read_text())
     assert best["theta_names"] == list(SYSTEM.theta.names)
     assert (tmp_path / "s" / "returns.png").is_file()
