@@ -90,6 +90,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "symmetries, e.g. the cart-pole's x -> -x, u -> -u)",
     )
     parser.add_argument(
+        "--ignore-states",
+        nargs="*",
+        default=None,
+        metavar="STATE",
+        help="states not fed to the networks; default: the registry's (states the MPC's "
+        "action does not depend on, e.g. the wheelbot's q_R)",
+    )
+    parser.add_argument(
+        "--clip-states",
+        nargs="*",
+        default=None,
+        metavar="STATE",
+        help="states held to the training data's range before the networks; default: the "
+        "registry's (e.g. the wheelbot's q_W)",
+    )
+    parser.add_argument(
         "--allow-incomplete",
         action="store_true",
         help="train on a dataset whose generation has not finished",
@@ -99,6 +115,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="plain MSE for pi also where the MPC action is saturated",
     )
+
+
+def _state_names(system: str, field: str) -> tuple[str, ...]:
+    """Names of the registry's ``field`` states of ``system`` (``()`` if unknown)."""
+    spec = SYSTEMS.get(system)
+    return tuple(spec.state_names[i] for i in getattr(spec, field)) if spec else ()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -132,6 +154,16 @@ def run(args: argparse.Namespace) -> int:
             else args.system in SYSTEMS and bool(SYSTEMS[args.system].symmetries)
         ),
         symmetries=SYSTEMS[args.system].symmetries if args.system in SYSTEMS else (),
+        ignored_states=(
+            tuple(args.ignore_states)
+            if args.ignore_states is not None
+            else _state_names(args.system, "ignored_states")
+        ),
+        clipped_states=(
+            tuple(args.clip_states)
+            if args.clip_states is not None
+            else _state_names(args.system, "clipped_states")
+        ),
         jacobian_target=args.jacobian_target,
         jacobian_asinh_quantile=(
             args.jacobian_asinh_quantile if args.jacobian_asinh_quantile > 0 else None

@@ -56,11 +56,7 @@ def policy_metadata(policy: AMPCPolicy) -> dict[str, Any]:
         **policy.theta_spec.to_metadata(),
         "input_lower": policy.input_lower.tolist(),
         "input_upper": policy.input_upper.tolist(),
-        "features": {
-            "nx": policy.features.nx,
-            "angle_indices": list(policy.features.angle_indices),
-            "layout": "non-angle states, then sin of angles, then cos of angles",
-        },
+        "features": policy.features.to_metadata(),
         "networks": {
             "pi": policy.pi_net.architecture(),
             "jacobian": policy.jacobian_net.architecture(),
@@ -190,11 +186,10 @@ def load_policy(path: str | Path) -> AMPCPolicy:
         net.mlp.load_state_dict(state, strict=True)
         net.mlp.eval()
         nets[prefix] = net
-    feats = meta["features"]
     return AMPCPolicy(
         pi=nets["pi"],
         jacobian=nets["jacobian"],
-        features=StateFeatures(nx=feats["nx"], angle_indices=tuple(feats["angle_indices"])),
+        features=StateFeatures.from_metadata(meta["features"]),
         theta_names=meta["theta_names"],
         theta_nominal=meta["theta_nominal"],
         theta_lower=meta["theta_lower"],

@@ -80,6 +80,11 @@ class SystemSpec:
             MPC is equivariant at equal theta, ``u*(S x) = R u*(x)`` (a reflection of
             the system with sign-free parameters): training adds the images
             ``(S x, R u, R du/dtheta)`` of its samples. ``()``: none.
+        ignored_states: Indices of the states the networks are not fed: states the
+            MPC's action does not depend on (cyclic coordinates the cost does not
+            weigh), measured.
+        clipped_states: Indices of the unbounded states held to the training data's
+            range before they enter the networks.
         sysid_model: Module with the one-step model the identification baseline fits
             (``FITTED``, ``SCALE_FREE``, ``ANGLE_DIMS``, ``predict``); ``None``: none.
         weights: Folder of the shipped AMPC weights (``model.safetensors``,
@@ -104,6 +109,8 @@ class SystemSpec:
     ocp: str | None = None
     sampling: DatasetSampling | None = None
     symmetries: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...] = ()
+    ignored_states: tuple[int, ...] = ()
+    clipped_states: tuple[int, ...] = ()
     sysid_model: str | None = None
     weights: Path | None = None
     baseline: tuple[str, str] | None = None

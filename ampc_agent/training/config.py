@@ -53,6 +53,11 @@ class TrainingConfig:
         num_threads: PyTorch CPU threads (results are reproducible for a fixed count).
         angle_states: Names of the states that are angles (fed as sin/cos); ``None``
             picks the system's default.
+        ignored_states: Names of the states not fed to the networks (states the MPC's
+            action does not depend on, the registry's ``SystemSpec.ignored_states``).
+        clipped_states: Names of the non-angle states held to the training samples'
+            range before they enter the networks (the registry's
+            ``SystemSpec.clipped_states``): beyond it the networks act as at its edge.
         saturation_aware: Where the MPC's action sits at an input bound, the nominal
             network is only penalised for falling short of the bound, so that it can
             saturate smoothly instead of fitting the kink of the clip.
@@ -83,6 +88,8 @@ class TrainingConfig:
     max_samples: int | None = None
     num_threads: int = 2
     angle_states: tuple[str, ...] | None = None
+    ignored_states: tuple[str, ...] = ()
+    clipped_states: tuple[str, ...] = ()
     saturation_aware: bool = True
     jacobian_target: str = "kkt"
     jacobian_asinh_quantile: float | None = 0.75
@@ -105,4 +112,6 @@ class TrainingConfig:
             d[k]["hidden"] = list(d[k]["hidden"])
         if d["angle_states"] is not None:
             d["angle_states"] = list(d["angle_states"])
+        d["ignored_states"] = list(d["ignored_states"])
+        d["clipped_states"] = list(d["clipped_states"])
         return d

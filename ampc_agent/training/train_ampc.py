@@ -112,6 +112,14 @@ def _angle_indices(metadata: dict[str, Any], config: TrainingConfig) -> tuple[in
     return tuple(i for i, name in enumerate(state_names) if name in wanted)
 
 
+def _state_indices(state_names: list[str], names: tuple[str, ...], what: str) -> tuple[int, ...]:
+    """Indices of the named states (``what`` names the config field in the error)."""
+    unknown = [a for a in names if a not in state_names]
+    if unknown:
+        raise ValueError(f"{what} {unknown} are not states of the dataset: {state_names}")
+    return tuple(state_names.index(a) for a in names)
+
+
 def _mirrored(
     features: StateFeatures,
     x: np.ndarray,
@@ -243,7 +251,19 @@ def train_ampc(
 
     state_names = list(meta.get("state_names") or [f"x{i}" for i in range(nx)])
     angles = _angle_indices({**meta, "state_names": state_names}, config)
-    features = StateFeatures(nx=nx, angle_indices=angles)
+    ignored = _state_indices(state_names, config.ignored_states, "ignored_states")
+    clipped = _state_indices(state_names, config.clipped_states, "clipped_states")
+    # The clipped states' range: the training samples' (mirror images included).
+    seen = x[train]
+    if config.mirror_augmentation:
+        for S, _ in config.symmetries or ((-np.ones(nx), None),):
+            seen = np.concatenate([seen, x[train] * np.asarray(S)])
+    features = StateFeatures(
+        nx=nx,
+        angle_indices=angles,
+        ignored_indices=ignored,
+        limits=tuple((i, float(seen[:, i].min()), float(seen[:, i].max())) for i in clipped),
+    )
     f = features(x)
     input_lower = np.asarray(meta.get("input_lower", np.full(nu, -np.inf)), dtype=np.float64)
     input_upper = np.asarray(meta.get("input_upper", np.full(nu, np.inf)), dtype=np.float64)

@@ -42,6 +42,12 @@ WHEELBOT = SystemSpec(
     # labels pick one consistently; their mirror images would teach the network the
     # average there, no turn at all (measured in docs/wheelbot.md).
     symmetries=REFLECTIONS[:1],
+    # The networks do not see the reaction-wheel angle (the MPC's residual moves by
+    # 1e-4 N m for 20 rad of it) and see the driving-wheel angle held to the training
+    # data's range: imitations fed both drifted them beyond the data and stopped
+    # turning there (docs/wheelbot.md, "The AMPC").
+    ignored_states=(7,),
+    clipped_states=(6,),
     ocp="ampc_agent.systems.wheelbot.ocp:wheelbot_ocp",
     sampling=WHEELBOT_SAMPLING,
     interface="ampc_agent.systems.wheelbot.interface:ResidualOnLQR",

@@ -203,3 +203,36 @@ def test_mirror_images_follow_the_sign_patterns() -> None:
     np.testing.assert_allclose(f[6:], features(-x))
     np.testing.assert_array_equal(ui[6:], -u)
     np.testing.assert_array_equal(ji[6:], -jac.reshape(6, -1))
+
+
+def test_ignored_and_clipped_states_shape_the_features(dataset) -> None:
+    """An ignored state is not fed (the policy's action does not move with it); a
+    clipped state is held to the training samples' range (mirror images included), so
+    beyond it the action is the one at the edge; the map survives save and load."""
+    net = NetworkConfig(hidden=(16,), batch_size=256, max_epochs=2, patience=5)
+    config = TrainingConfig(
+        seed=0,
+        test_size=500,
+        max_samples=2000,
+        pi=net,
+        jacobian=net,
+        num_threads=1,
+        mirror_augmentation=True,
+        ignored_states=("theta_dot",),
+        clipped_states=("x_dot",),
+    )
+    result = train_ampc(dataset, config)
+    f = result.policy.features
+    assert f.ignored_indices == (3,) and f.n_features == 4
+    ((index, lower, upper),) = f.limits
+    assert index == 2 and lower < 0 < upper
+    assert upper == pytest.approx(-lower)  # the odd mirror's images are in the range
+    assert upper <= np.abs(dataset.x[:, 2]).max()
+    x = np.array([0.1, 0.3, 0.0, 0.0])
+    moved = x + np.array([0.0, 0.0, 0.0, 50.0])
+    np.testing.assert_array_equal(result.policy.batch(moved[None]), result.policy.batch(x[None]))
+    far, edge = x.copy(), x.copy()
+    far[2], edge[2] = upper + 10.0, upper
+    np.testing.assert_array_equal(result.policy.batch(far[None]), result.policy.batch(edge[None]))
+    with pytest.raises(ValueError, match=r"clipped_states \['psi'\] are not states"):
+        train_ampc(dataset, TrainingConfig(**{**config.__dict__, "clipped_states": ("psi",)}))
