@@ -103,9 +103,7 @@ def _angle_indices(metadata: dict[str, Any], config: TrainingConfig) -> tuple[in
     (``state_wrapping``, written by the generator from the system's angle states)."""
     state_names = list(metadata["state_names"])
     if config.angle_states is not None:
-        unknown = [a for a in config.angle_states if a not in state_names]
-        if unknown:
-            raise ValueError(f"angle_states {unknown} are not states of the dataset: {state_names}")
+        _state_indices(state_names, config.angle_states, "angle_states")  # names checked
         wanted = tuple(config.angle_states)
     else:
         wanted = tuple(metadata.get("state_wrapping") or ())
@@ -118,6 +116,12 @@ def _state_indices(state_names: list[str], names: tuple[str, ...], what: str) ->
     if unknown:
         raise ValueError(f"{what} {unknown} are not states of the dataset: {state_names}")
     return tuple(state_names.index(a) for a in names)
+
+
+def _sign_patterns(symmetries: tuple, nx: int, nu: int) -> tuple:
+    """The mirror's sign patterns ``(S, R)``: ``symmetries``, or the odd mirror
+    ``x -> -x, u -> -u`` when there are none."""
+    return symmetries or ((-np.ones(nx), -np.ones(nu)),)
 
 
 def _mirrored(
@@ -146,7 +150,7 @@ def _mirrored(
     """
     nu = u.shape[1]
     p = du.shape[1] // nu
-    patterns = symmetries or ((-np.ones(x.shape[1]), -np.ones(nu)),)
+    patterns = _sign_patterns(symmetries, x.shape[1], nu)
     parts: list[list[np.ndarray]] = [[features(x)], [u], [du], *([a] for a in secant)]
     for state_signs, input_signs in patterns:
         s, r = np.asarray(state_signs, dtype=np.float64), np.asarray(input_signs, dtype=np.float64)
@@ -256,7 +260,7 @@ def train_ampc(
     # The clipped states' range: the training samples' (mirror images included).
     seen = x[train]
     if config.mirror_augmentation:
-        for S, _ in config.symmetries or ((-np.ones(nx), None),):
+        for S, _ in _sign_patterns(config.symmetries, nx, nu):
             seen = np.concatenate([seen, x[train] * np.asarray(S)])
     features = StateFeatures(
         nx=nx,
