@@ -33,6 +33,9 @@ from ampc_agent.io import atomic_write_bytes, write_json  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+# Speed-up over the warm MPC that each system's issue asks of the AMPC step (median).
+SPEEDUP_GOALS = {"cartpole": 20, "wheelbot": 100}
+
 
 def machine_info() -> dict:
     """The project's machine description, plus load and BLAS threads of this run."""
@@ -90,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     system = get_system(args.system)
-    policy = system.load_policy(args.policy)
+    policy = system.load_policy(args.policy, raw=True)  # on the states X, as the MPC
     mpc = system.make_mpc()
     X, warm = mpc_states(system, mpc, args.episodes, args.seed)
 
@@ -142,9 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['p99_us']:.1f} | {r['max_us']:.1f} | {r['n']} |"
         )
     table = "\n".join(lines)
+    goal = f"; goal >= {SPEEDUP_GOALS[args.system]}x" if args.system in SPEEDUP_GOALS else ""
     summary = (
         f"AMPC single state is {speedup:.0f}x faster than the warm-started MPC "
-        f"(median; goal >= 20x), {result['speedup_p99_warm_over_ampc_single']:.0f}x at p99."
+        f"(median{goal}), {result['speedup_p99_warm_over_ampc_single']:.0f}x at p99."
     )
     print(table)
     print(summary)

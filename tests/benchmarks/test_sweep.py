@@ -195,3 +195,16 @@ def test_a_killed_sweep_resumes_to_the_results_of_an_uninterrupted_one(tmp_path)
     assert comparable(store) == comparable(fresh)  # re-evaluations included
     assert len(comparable(fresh)) == 10
     assert all(len(r["deployed"]) == 2 for r in comparable(fresh).values())
+
+
+def test_the_shipped_sweep_configs_load_and_their_trials_validate():
+    from benchmarks.sweep.validate import check_trials
+
+    for path in sorted((ROOT / "benchmarks" / "configs").glob("*.yaml")):
+        check_trials(load_sweep_config(path, {}).trials())
+    wheelbot = load_sweep_config(ROOT / "benchmarks/configs/headline-wheelbot.yaml", {})
+    trials = wheelbot.trials()
+    assert {t.system for t in trials} == {"wheelbot"}
+    assert {t.budget for t in trials} == {20} and {t.seed for t in trials} == set(range(20))
+    # 4 tuners + nominal + oracle, x 2 instance settings x 20 seeds; no sysid (no model)
+    assert len(trials) == 6 * 2 * 20 and "sysid" not in {t.tuner for t in trials}
