@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from ampc_agent.systems import SystemSpec
 from ampc_envs.core.episode import run_episode
@@ -67,11 +68,14 @@ def compare_closed_loop(
     env = system.make_env(params=params, randomize=False)
     starts = sample_start_states(env, n_starts, seed)
     out: dict[str, Any] = {"start_states": starts.tolist(), "n_starts": n_starts, "seed": seed}
+    bar = tqdm(total=len(controllers) * n_starts, desc="closed loop", unit="ep", leave=False)
     for name, ctrl in controllers.items():
         eps = []
         for i, s in enumerate(starts):
+            bar.set_postfix_str(name)
             ep = rollout(system, env, ctrl, s, seed + i)
             eps.append(ep)
+            bar.update()
             if progress is not None:
                 progress(
                     f"{name} episode {i + 1}/{n_starts}: return {ep['return']:.1f}, "
@@ -92,5 +96,6 @@ def compare_closed_loop(
         }
         if visited_stride:
             out[name]["visited"] = np.concatenate([e["states"][::visited_stride] for e in eps])
+    bar.close()
     env.close()
     return out
