@@ -62,8 +62,9 @@ def compare_closed_loop(
 
     Returns:
         ``start_states`` and, per controller, ``success_rate``, ``mean_return``,
-        ``std_return``, ``crash_rate``, the per-episode ``returns``/``successes``/``crashed``
-        and ``step_seconds`` statistics of the controller calls.
+        ``std_return``, ``crash_rate``, the per-episode ``returns``/``successes``/``crashed``,
+        ``components_per_step`` (each reward component's sum over all episodes divided by
+        their steps) and ``step_seconds`` statistics of the controller calls.
     """
     env = system.make_env(params=params, randomize=False)
     starts = sample_start_states(env, n_starts, seed)
@@ -83,6 +84,8 @@ def compare_closed_loop(
                 )
         returns = np.array([e["return"] for e in eps])
         times = np.concatenate([e["step_seconds"] for e in eps])
+        steps = sum(e["length"] for e in eps)
+        components = {k: sum(e["components"][k] for e in eps) / steps for k in eps[0]["components"]}
         out[name] = {
             "success_rate": float(np.mean([e["success"] for e in eps])),
             "crash_rate": float(np.mean([e["crashed"] for e in eps])),
@@ -91,6 +94,7 @@ def compare_closed_loop(
             "returns": returns.tolist(),
             "successes": [bool(e["success"]) for e in eps],
             "crashed": [bool(e["crashed"]) for e in eps],
+            "components_per_step": {k: float(v) for k, v in components.items()},
             "step_seconds_median": float(np.median(times)),
             "step_seconds_p99": float(np.percentile(times, 99)),
         }

@@ -107,14 +107,16 @@ def markdown_report(report: dict[str, Any], title: str | None = None) -> str:
         f"{cl['seed']}..{cl['seed'] + cl['n_starts'] - 1}); success: the system's rule"
         f"{': ' + report['success_rule'] if report.get('success_rule') else ''}.",
         "",
-        "| controller | success rate | crash rate | return (mean ± std) | median step time |",
-        "|---|---|---|---|---|",
+        "| controller | success rate | crash rate | return (mean ± std) | reward components "
+        "per step | median step time |",
+        "|---|---|---|---|---|---|",
     ]
     for name in ("AMPC", "MPC"):
         r = cl[name]
+        parts = ", ".join(f"{k} {v:.4f}" for k, v in r.get("components_per_step", {}).items())
         lines.append(
             f"| {name} | {r['success_rate']:.2f} | {r['crash_rate']:.2f} | "
-            f"{r['mean_return']:.1f} ± {r['std_return']:.1f} | "
+            f"{r['mean_return']:.1f} ± {r['std_return']:.1f} | {parts or '-'} | "
             f"{1e3 * r['step_seconds_median']:.3f} ms |"
         )
     lines += [

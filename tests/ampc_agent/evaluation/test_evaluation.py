@@ -155,6 +155,14 @@ def test_evaluation_report_of_the_shipped_ampc_beside_the_real_mpc(tmp_path) -> 
     # Both swing up from the two starts: returns far above the hanging pole's 0.
     assert min(report["closed_loop"]["AMPC"]["returns"]) > 150
     assert min(report["closed_loop"]["MPC"]["returns"]) > 150
+    # The reward is the product of its four components in [0, 1], so its mean per step
+    # (return / 300 steps, no crash) is at most the mean of each; upright most of the time.
+    for name in ("AMPC", "MPC"):
+        parts = report["closed_loop"][name]["components_per_step"]
+        assert set(parts) == {"upright", "centred", "calm", "effort"}
+        assert all(0.0 <= v <= 1.0 for v in parts.values())
+        per_step = np.mean(report["closed_loop"][name]["returns"]) / 300
+        assert per_step <= min(parts.values()) + 1e-9 and parts["upright"] > 0.6
     lo, hi = np.array(report["tuning_lower"]), np.array(report["tuning_upper"])
     assert np.all(policy.theta_lower <= lo) and np.all(hi <= policy.theta_upper)
     assert np.all(lo <= policy.theta_nominal) and np.all(policy.theta_nominal <= hi)
