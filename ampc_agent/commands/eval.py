@@ -5,6 +5,13 @@ error of the adapted AMPC against the MPC at other theta, and the recommended tu
 range. Writes ``eval_<system>.{md,json,png}`` to ``--out``; with
 ``--set-tuning-bounds`` the range is stored in the policy's ``metadata.json`` (the
 default bounds of the tuning environment).
+
+``--test-set DATASET`` takes the held-out samples from a dataset folder of ``ampc
+dataset`` (another seed than the training data's) instead of the policy's
+``test_set.npz``: a larger test set, or one with secant labels
+(``--secant-perturbations``), against which ``J`` is judged on the MPC's re-solved
+changes of action beside the per-state linear ceiling. ``--accuracy-only`` stops after
+the accuracy and writes ``accuracy_<system>.{md,json}``.
 """
 
 from __future__ import annotations
@@ -44,6 +51,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/results", help="report folder")
     parser.add_argument(
+        "--test-set",
+        default=None,
+        help="dataset folder whose samples are the held-out set (default: the policy's)",
+    )
+    parser.add_argument(
+        "--accuracy-only",
+        action="store_true",
+        help="only the held-out accuracy (writes accuracy_<system>.{md,json})",
+    )
+    parser.add_argument(
         "--set-tuning-bounds",
         action="store_true",
         help="write the recommended tuning range into the policy metadata",
@@ -71,7 +88,16 @@ def run(args: argparse.Namespace) -> int:
     system = get_system(args.system)
     folder = Path(args.policy) if args.policy else shipped_policy_folder(args.system)
     policy = AMPCPolicy.load(folder)
-    test_set = load_test_set(folder)
+    if args.test_set:
+        test_set = dataset_test_set(args.test_set, policy, args.system)
+        source = f"dataset {args.test_set}"
+    else:
+        test_set = load_test_set(folder)
+        source = f"{folder.name}/test_set.npz"
+    if args.accuracy_only:
+        if args.set_tuning_bounds:
+            raise ValueError("--set-tuning-bounds needs the whole evaluation, not --accuracy-only")
+        return _accuracy_only(args, system, policy, folder, test_set, source)
     t0 = time.perf_counter()
     mpc = system.make_mpc()
     if tuple(mpc.theta_spec.names) != policy.theta_names:
@@ -93,11 +119,13 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     report["policy"] = str(folder)
+    report["test_set"] = source
     report["dataset_fingerprint"] = policy.info.get("dataset", {}).get("fingerprint")
     report["command"] = (
         f"ampc eval {args.system} --starts {args.starts} --states {args.states} "
         f"--thetas {args.thetas} --sweep-points {args.sweep_points} --physical-states "
         f"{args.physical_states} --instances {args.instances} --seed {args.seed}"
+        + (f" --test-set {args.test_set}" if args.test_set else "")
     )
     report["header"] = f"`{report['command']}` on the policy in `{folder}`."
     paths = write_report(report, args.out)
@@ -115,4 +143,76 @@ def run(args: argparse.Namespace) -> int:
         }
         policy.save(folder)
         print(f"tuning bounds written to {folder / 'metadata.json'}")
+    return 0
+
+
+def dataset_test_set(folder: str | Path, policy, system: str) -> dict:
+    """The samples of a dataset folder as a held-out set for ``policy`` of ``system``.
+
+    Raises:
+        ValueError: if the dataset is of another system or another theta (names or
+            nominal values), the one the policy was trained on (same fingerprint), or
+            its shapes do not fit the policy's state, input and theta.
+    """
+    import numpy as np
+
+    from ampc_agent.dataset.storage import SECANT_ARRAYS, load_dataset
+
+    data = load_dataset(folder)
+    meta = data.metadata
+    if meta.get("system") != system:
+        raise ValueError(
+            f"--test-set {folder} is a dataset of system {meta.get('system')!r}, not {system!r}"
+        )
+    names = tuple(meta.get("theta_names", ()))
+    if names != tuple(policy.theta_names):
+        raise ValueError(
+            f"--test-set {folder} has theta {list(names)}, the policy {list(policy.theta_names)}"
+        )
+    if not np.allclose(meta.get("theta_nominal"), policy.theta_nominal, rtol=1e-12, atol=0.0):
+        raise ValueError(
+            f"--test-set {folder} has theta_nominal {meta.get('theta_nominal')}, the policy "
+            f"{policy.theta_nominal.tolist()}"
+        )
+    trained_on = policy.info.get("dataset", {}).get("fingerprint")
+    if trained_on is not None and data.fingerprint == trained_on:
+        raise ValueError(f"--test-set {folder} is the dataset the policy was trained on")
+    expected = {"x": (policy.nx,), "u": (policy.nu,), "du_dtheta": (policy.nu, policy.p)}
+    for name, shape in expected.items():
+        got = getattr(data, name).shape[1:]
+        if got != shape:
+            raise ValueError(
+                f"--test-set {folder}: {name} has shape {got} per sample, the policy needs {shape}"
+            )
+    out = {k: getattr(data, k) for k in expected}
+    if data.has_secant:
+        out.update({k: getattr(data, k) for k in SECANT_ARRAYS})
+    return out
+
+
+def _accuracy_only(args, system, policy, folder: Path, test_set: dict, source: str) -> int:
+    """``--accuracy-only``: the held-out accuracy, printed and written."""
+    from ampc_agent.evaluation.report import accuracy_sections
+    from ampc_agent.evaluation.study import test_accuracy
+    from ampc_agent.io import atomic_write_bytes, write_json
+
+    acc = test_accuracy(policy, test_set)
+    command = f"ampc eval {args.system} --accuracy-only" + (
+        f" --test-set {args.test_set}" if args.test_set else ""
+    )
+    report = {
+        "system": system.name,
+        "policy": str(folder),
+        "test_set": source,
+        "command": command,
+        "accuracy": acc,
+    }
+    lines = [f"# AMPC accuracy: {system.name}", "", f"`{command}` on the policy in `{folder}`.", ""]
+    lines += accuracy_sections(acc, system.input_unit, list(policy.theta_names), source)
+    text = "\n".join(lines) + "\n"
+    out = Path(args.out)
+    write_json(out / f"accuracy_{system.name}.json", report, indent=1)
+    atomic_write_bytes(out / f"accuracy_{system.name}.md", text.encode())
+    print(text)
+    print(f"wrote {out / f'accuracy_{system.name}.md'}")
     return 0

@@ -91,6 +91,55 @@ def _physical_sections(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def accuracy_sections(
+    acc: dict[str, Any], unit: str, names: list[str], source: str | None = None
+) -> list[str]:
+    """Markdown of :func:`~ampc_agent.evaluation.accuracy.heldout_accuracy`: ``pi`` and
+    ``J`` against the labels and, with secant labels, against the MPC's re-solved
+    changes of action beside the per-state linear ceiling."""
+    origin = f" ({source})" if source else ""
+    lines = [
+        "## Held-out accuracy",
+        "",
+        f"{acc['n']} test samples never seen in training{origin}.",
+        "",
+        "| quantity | value |",
+        "|---|---|",
+        f"| pi RMSE (clipped) | {acc['pi_rmse']:.4f} {unit} |",
+        f"| pi MAE (clipped) | {acc['pi_mae']:.4f} {unit} |",
+        f"| pi R^2 | {acc['pi_r2']:.4f} |",
+        f"| J R^2 (all entries) | {acc['jacobian_r2']:.4f} |",
+    ]
+    for n in names:
+        lines.append(
+            f"| J R^2 / RMSE, {n} | {acc['jacobian_r2_per_parameter'][n]:.3f} / "
+            f"{acc['jacobian_rmse_per_parameter'][n]:.4g} |"
+        )
+    ch = acc.get("changes")
+    if ch:
+        k = ch["network"]["n"]
+        lines += [
+            "",
+            "### Changes of action against the re-solved MPC",
+            "",
+            f"{k} pairs (state, change of theta): the step clip(u + J d) - u with u the "
+            "MPC's nominal action, against u*(theta_nom + d) - u*(theta_nom). Ceiling: at "
+            "each state, the least-squares linear map fitted on the other changes of that "
+            "state, predicting the left-out one.",
+            "",
+            "| J | R^2 | slope |",
+            "|---|---:|---:|",
+        ]
+        for key, label in (
+            ("network", "the network"),
+            ("kkt", "the MPC's exact sensitivities (Taylor step)"),
+            ("ceiling", "ceiling: per-state linear map, left out"),
+        ):
+            lines.append(f"| {label} | {ch[key]['r2']:.3f} | {ch[key]['slope']:.3f} |")
+        lines += ["", f"Network's share of the ceiling's R^2: **{_fmt(ch['share_of_ceiling'])}**."]
+    return lines
+
+
 def markdown_report(report: dict[str, Any], title: str | None = None) -> str:
     """Markdown tables of an :func:`~ampc_agent.evaluation.study.evaluate_ampc` report."""
     acc, cl, ad = report["accuracy"], report["closed_loop"], report["adaptation"]
@@ -124,22 +173,8 @@ def markdown_report(report: dict[str, Any], title: str | None = None) -> str:
         f"AMPC / MPC success ratio: **{cl['success_ratio']:.3f}** (goal >= 0.95). "
         f"Failed MPC solves in closed loop: {cl.get('mpc_failed_solves', 0)}.",
         "",
-        "## Held-out accuracy",
-        "",
-        f"{acc['n']} test samples never seen in training.",
-        "",
-        "| quantity | value |",
-        "|---|---|",
-        f"| pi RMSE (clipped) | {acc['pi_rmse']:.4f} {unit} |",
-        f"| pi MAE (clipped) | {acc['pi_mae']:.4f} {unit} |",
-        f"| pi R^2 | {acc['pi_r2']:.4f} |",
-        f"| J R^2 (all entries) | {acc['jacobian_r2']:.4f} |",
     ]
-    for n in names:
-        lines.append(
-            f"| J R^2 / RMSE, {n} | {acc['jacobian_r2_per_parameter'][n]:.3f} / "
-            f"{acc['jacobian_rmse_per_parameter'][n]:.4g} |"
-        )
+    lines += accuracy_sections(acc, unit, names, report.get("test_set"))
     lines += [
         "",
         "## Adaptation: action error against the MPC solved at theta",
