@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         f"ampc eval {args.system} --starts {args.starts} --states {args.states} "
         f"--thetas {args.thetas} --sweep-points {args.sweep_points} --physical-states "
         f"{args.physical_states} --instances {args.instances} --seed {args.seed}"
-        + (f" --test-set {args.test_set}" if args.test_set else "")
+        f"{_test_set_flag(args)}"
     )
     report["header"] = f"`{report['command']}` on the policy in `{folder}`."
     paths = write_report(report, args.out)
@@ -193,13 +193,11 @@ def dataset_test_set(folder: str | Path, policy, system: str) -> dict:
 def _accuracy_only(args, system, policy, folder: Path, test_set: dict, source: str) -> int:
     """``--accuracy-only``: the held-out accuracy, printed and written."""
     from ampc_agent.evaluation.report import accuracy_sections
-    from ampc_agent.evaluation.study import test_accuracy
+    from ampc_agent.evaluation.study import accuracy_on_test_set
     from ampc_agent.io import atomic_write_bytes, write_json
 
-    acc = test_accuracy(policy, test_set)
-    command = f"ampc eval {args.system} --accuracy-only" + (
-        f" --test-set {args.test_set}" if args.test_set else ""
-    )
+    acc = accuracy_on_test_set(policy, test_set)
+    command = f"ampc eval {args.system} --accuracy-only{_test_set_flag(args)}"
     report = {
         "system": system.name,
         "policy": str(folder),
@@ -216,3 +214,8 @@ def _accuracy_only(args, system, policy, folder: Path, test_set: dict, source: s
     print(text)
     print(f"wrote {out / f'accuracy_{system.name}.md'}")
     return 0
+
+
+def _test_set_flag(args: argparse.Namespace) -> str:
+    """`` --test-set DATASET`` for the report's command line, if one was given."""
+    return f" --test-set {args.test_set}" if args.test_set else ""

@@ -85,7 +85,6 @@ def compare_closed_loop(
         returns = np.array([e["return"] for e in eps])
         times = np.concatenate([e["step_seconds"] for e in eps])
         steps = sum(e["length"] for e in eps)
-        components = {k: sum(e["components"][k] for e in eps) / steps for k in eps[0]["components"]}
         out[name] = {
             "success_rate": float(np.mean([e["success"] for e in eps])),
             "crash_rate": float(np.mean([e["crashed"] for e in eps])),
@@ -94,7 +93,9 @@ def compare_closed_loop(
             "returns": returns.tolist(),
             "successes": [bool(e["success"]) for e in eps],
             "crashed": [bool(e["crashed"]) for e in eps],
-            "components_per_step": {k: float(v) for k, v in components.items()},
+            "components_per_step": {
+                k: float(sum(e["components"][k] for e in eps) / steps) for k in eps[0]["components"]
+            },
             "step_seconds_median": float(np.median(times)),
             "step_seconds_p99": float(np.percentile(times, 99)),
         }

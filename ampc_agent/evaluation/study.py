@@ -42,7 +42,7 @@ from ampc_agent.mpc.controller import MPCController
 from ampc_agent.policy import AMPCPolicy
 from ampc_agent.systems import SystemSpec
 
-__all__ = ["evaluate_ampc", "test_accuracy", "DISTANCE_EDGES"]
+__all__ = ["evaluate_ampc", "accuracy_on_test_set", "DISTANCE_EDGES"]
 
 #: Bins of the normalised distance for the adaptation table.
 DISTANCE_EDGES = np.array([0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.2, 2.0])
@@ -96,7 +96,7 @@ def evaluate_ampc(
         "seed": seed,
     }
     t0 = time.perf_counter()
-    report["accuracy"] = test_accuracy(policy, test_set)
+    report["accuracy"] = accuracy_on_test_set(policy, test_set)
     log(
         f"held-out accuracy: pi RMSE {report['accuracy']['pi_rmse']:.3f} "
         f"{system.input_unit}, "
@@ -246,7 +246,7 @@ def evaluate_ampc(
     return report
 
 
-def test_accuracy(policy: AMPCPolicy, test_set: dict[str, np.ndarray]) -> dict[str, Any]:
+def accuracy_on_test_set(policy: AMPCPolicy, test_set: dict[str, np.ndarray]) -> dict[str, Any]:
     """:func:`heldout_accuracy` on a test set, with its secant labels where it has them."""
     secant = {k: test_set[k] for k in SECANT_ARRAYS if k in test_set}
     return heldout_accuracy(policy, test_set["x"], test_set["u"], test_set["du_dtheta"], **secant)
