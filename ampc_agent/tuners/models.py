@@ -77,9 +77,10 @@ def fit_turbo_gp(X: Tensor, y: Tensor, *, steps: int = 50, lr: float = 0.1) -> S
     and a repeated theta is never interpolated exactly), started at
     :data:`TURBO_START` on every fit and moved by ``steps`` Adam steps of rate ``lr``
     on the exact marginal likelihood per data point, in the parametrisation of
-    gpytorch's ``Interval`` constraints (a sigmoid of a raw value). The likelihood is
-    written in plain torch (:func:`_adam_marginal_likelihood`): the same steps as
-    gpytorch's ``ExactMarginalLogLikelihood``, at a tenth of the cost. Deterministic.
+    gpytorch's ``Interval`` constraints (a sigmoid of a raw value). The likelihood and
+    its gradient are written in closed form (:func:`_nll_and_gradient`): the same steps
+    as autograd through gpytorch's ``ExactMarginalLogLikelihood``, at a small fraction
+    of the cost. Deterministic.
 
     Args:
         X: Inputs in the unit cube, ``(n, d)``.
@@ -121,6 +122,10 @@ def _adam_marginal_likelihood(
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     r"""Adam on :math:`-\log p(y \mid X) / n` of the Matern-5/2 GP, from :data:`TURBO_START`.
 
+    The gradient is the closed form (:func:`_nll_and_gradient`), handed to
+    ``torch.optim.Adam`` as ``.grad``: the same steps as autograd through the
+    likelihood, without building its graph (which cost most of TuRBO's ask).
+
     Args:
         X: ``(n, d)`` inputs.
         y: ``(n,)`` standardised targets.
@@ -131,55 +136,91 @@ def _adam_marginal_likelihood(
         ``(lengthscale (d,), outputscale (), noise (), constant mean ())``, detached.
     """
 
-    def box(raw: Tensor, bounds: tuple[float, float]) -> Tensor:
-        return bounds[0] + (bounds[1] - bounds[0]) * torch.sigmoid(raw)
-
     def raw(value: float, bounds: tuple[float, float]) -> float:
         p = (value - bounds[0]) / (bounds[1] - bounds[0])
         return float(torch.logit(torch.tensor(p, dtype=DTYPE)))
 
-    n, d = X.shape
+    d = X.shape[-1]
     params = [
         torch.full((d,), raw(TURBO_START["lengthscale"], TURBO_LENGTHSCALE), dtype=DTYPE),
         torch.tensor(raw(TURBO_START["outputscale"], TURBO_OUTPUTSCALE), dtype=DTYPE),
         torch.tensor(raw(TURBO_START["noise"], TURBO_NOISE), dtype=DTYPE),
         torch.tensor(0.0, dtype=DTYPE),
     ]
-    for p in params:
-        p.requires_grad_(True)
     optimizer = torch.optim.Adam(params, lr=lr)
-    eye = torch.eye(n, dtype=DTYPE)
-    log2pi = torch.log(torch.tensor(2.0 * torch.pi, dtype=DTYPE))
     for _ in range(steps):
-        optimizer.zero_grad()
-        ls, s = box(params[0], TURBO_LENGTHSCALE), box(params[1], TURBO_OUTPUTSCALE)
-        noise = box(params[2], TURBO_NOISE)
-        K = _matern52(X / ls, s) + noise * eye
-        L = torch.linalg.cholesky(K)
-        r = (y - params[3]).unsqueeze(-1)
-        alpha = torch.cholesky_solve(r, L)
-        nll = 0.5 * (r * alpha).sum() + torch.log(torch.diagonal(L)).sum() + 0.5 * n * log2pi
-        (nll / n).backward()
+        _, grads = _nll_and_gradient(X, y, params)
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g
         optimizer.step()
-    with torch.no_grad():
-        return (
-            box(params[0], TURBO_LENGTHSCALE).detach(),
-            box(params[1], TURBO_OUTPUTSCALE).detach(),
-            box(params[2], TURBO_NOISE).detach(),
-            params[3].detach().clone(),
-        )
+    return (
+        _box(params[0], TURBO_LENGTHSCALE),
+        _box(params[1], TURBO_OUTPUTSCALE),
+        _box(params[2], TURBO_NOISE),
+        params[3].clone(),
+    )
 
 
-def _matern52(Z: Tensor, outputscale: Tensor) -> Tensor:
-    r"""Matern-5/2 kernel matrix of scaled inputs ``Z = X / lengthscale``, ``(n, n)``.
+def _box(raw: Tensor, bounds: tuple[float, float]) -> Tensor:
+    r"""gpytorch's ``Interval`` transform: ``lower + (upper - lower) sigmoid(raw)``."""
+    return bounds[0] + (bounds[1] - bounds[0]) * torch.sigmoid(raw)
 
-    Squared distances by :math:`|z_i|^2 + |z_j|^2 - 2 z_i \cdot z_j`, as gpytorch
-    computes them (``(n, n)`` work instead of ``(n, n, d)``).
+
+def _nll_and_gradient(X: Tensor, y: Tensor, params: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+    r"""Negative log marginal likelihood per point and its gradient in the raw parameters.
+
+    With :math:`K = s\,k(R) + \sigma^2 I`, :math:`\alpha = K^{-1}(y - m)` and
+    :math:`W = K^{-1} - \alpha\alpha^\top`, the derivative of
+    :math:`\tfrac12 (y-m)^\top K^{-1} (y-m) + \tfrac12 \log|K|` in a kernel parameter
+    :math:`p` is :math:`\tfrac12 \operatorname{tr}(W\,\partial K/\partial p)`. For the
+    Matern-5/2 kernel :math:`\partial k/\partial \ell_k = \tfrac53 (1 + \sqrt5 r)
+    e^{-\sqrt5 r} (x_{ik} - x_{jk})^2 / \ell_k^3`, which has no singularity at
+    :math:`r = 0`. The chain rule through :func:`_box` gives the raw gradients.
+
+    Args:
+        X: ``(n, d)`` inputs.
+        y: ``(n,)`` targets.
+        params: Raw ``[lengthscale (d,), outputscale (), noise (), mean ()]``.
+
+    Returns:
+        ``(nll / n, [gradient of each raw parameter])``.
     """
+    n = X.shape[0]
+    bounds = (TURBO_LENGTHSCALE, TURBO_OUTPUTSCALE, TURBO_NOISE)
+    ls, s, noise = (_box(p, b) for p, b in zip(params[:3], bounds, strict=True))
+    Z = X / ls
     sq = Z.pow(2).sum(-1)
-    r2 = (sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2.0 * Z @ Z.T).clamp_min(1e-30)
+    r2 = (sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2.0 * Z @ Z.T).clamp_min(0.0)
     r = r2.sqrt()
-    return outputscale * (1.0 + _SQRT5 * r + 5.0 / 3.0 * r2) * torch.exp(-_SQRT5 * r)
+    decay = torch.exp(-_SQRT5 * r)
+    base = (1.0 + _SQRT5 * r + 5.0 / 3.0 * r2) * decay
+    K = s * base
+    K.diagonal().add_(noise)
+    L = torch.linalg.cholesky(K)
+    resid = (y - params[3]).unsqueeze(-1)
+    alpha = torch.cholesky_solve(resid, L)
+    nll = (
+        0.5 * (resid * alpha).sum()
+        + torch.log(torch.diagonal(L)).sum()
+        + 0.5 * n * math.log(2.0 * math.pi)
+    )
+    W = torch.cholesky_inverse(L) - alpha @ alpha.T
+    # sum_ij M_ij (x_ik - x_jk)^2 = 2 sum_i x_ik^2 (M 1)_i - 2 x_k^T M x_k for symmetric M.
+    M = W * (s * 5.0 / 3.0) * (1.0 + _SQRT5 * r) * decay
+    spread = 2.0 * (X.pow(2) * M.sum(-1, keepdim=True)).sum(0) - 2.0 * ((M @ X) * X).sum(0)
+    natural = [
+        0.5 * spread / ls.pow(3),
+        0.5 * (W * base).sum(),
+        0.5 * torch.diagonal(W).sum(),
+        -alpha.sum(),
+    ]
+    grads = []
+    for k, g in enumerate(natural):
+        if k < 3:
+            sig = torch.sigmoid(params[k])
+            g = g * (bounds[k][1] - bounds[k][0]) * sig * (1.0 - sig)
+        grads.append(g / n)
+    return nll / n, grads
 
 
 def thompson_argmax(model: SingleTaskGP, candidates: Tensor) -> int:

@@ -154,29 +154,15 @@ def test_trust_region_state_round_trips_through_the_study(tmp_path):
 
 
 def test_turbo_gp_fit_takes_the_reference_steps_of_gpytorch_marginal_likelihood():
-    import gpytorch
-    from gpytorch.mlls import ExactMarginalLogLikelihood
-
-    from ampc_agent.tuners.models import TURBO_START, fit_turbo_gp
+    from ampc_agent.tuners.models import fit_turbo_gp
+    from benchmarks.tuner_overhead import autograd_fit
 
     gen = torch.Generator().manual_seed(0)
     X = torch.rand(30, 3, generator=gen, dtype=torch.float64)
     y = torch.sin(5.0 * X).sum(-1) + 0.1 * torch.randn(30, generator=gen, dtype=torch.float64)
     ours = fit_turbo_gp(X, y)
-    # The same 50 Adam steps through gpytorch's ExactMarginalLogLikelihood.
-    model = fit_turbo_gp(X, y, steps=0)
-    model.covar_module.base_kernel.lengthscale = torch.full((1, 3), TURBO_START["lengthscale"])
-    model.covar_module.outputscale = torch.tensor(TURBO_START["outputscale"])
-    model.likelihood.noise = torch.tensor([TURBO_START["noise"]])
-    model.mean_module.constant = torch.tensor(0.0)
-    model.train()
-    mll = ExactMarginalLogLikelihood(model.likelihood, model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
-    with gpytorch.settings.max_cholesky_size(float("inf")):
-        for _ in range(50):
-            optimizer.zero_grad()
-            (-mll(model(model.train_inputs[0]), model.train_targets)).backward()
-            optimizer.step()
+    # The same 50 Adam steps by autograd through gpytorch's ExactMarginalLogLikelihood.
+    model = autograd_fit(X, y, steps=50)
     for get in (
         lambda m: m.covar_module.base_kernel.lengthscale,
         lambda m: m.covar_module.outputscale,
@@ -186,3 +172,29 @@ def test_turbo_gp_fit_takes_the_reference_steps_of_gpytorch_marginal_likelihood(
         torch.testing.assert_close(get(ours).detach(), get(model).detach(), rtol=1e-6, atol=1e-9)
     noise = float(ours.likelihood.noise)
     assert 5e-4 <= noise <= 0.2  # the reference's box: never an exact interpolation
+
+
+def test_turbo_gp_likelihood_gradient_matches_central_differences():
+    from ampc_agent.tuners.models import _nll_and_gradient
+
+    gen = torch.Generator().manual_seed(1)
+    X = torch.rand(25, 4, generator=gen, dtype=torch.float64)
+    y = torch.cos(4.0 * X).sum(-1)
+    y = (y - y.mean()) / y.std()
+    params = [
+        torch.tensor([-0.3, 0.2, 0.5, -1.0], dtype=torch.float64),
+        torch.tensor(-1.5, dtype=torch.float64),
+        torch.tensor(-2.0, dtype=torch.float64),
+        torch.tensor(0.1, dtype=torch.float64),
+    ]
+    _, grads = _nll_and_gradient(X, y, params)
+    h = 1e-6
+    for k, p in enumerate(params):
+        for j in range(p.numel()):
+            step = torch.zeros_like(p).reshape(-1)
+            step[j] = h
+            step = step.reshape(p.shape)
+            up = [q + step if i == k else q for i, q in enumerate(params)]
+            down = [q - step if i == k else q for i, q in enumerate(params)]
+            fd = (_nll_and_gradient(X, y, up)[0] - _nll_and_gradient(X, y, down)[0]) / (2 * h)
+            assert abs(float(grads[k].reshape(-1)[j]) - float(fd)) < 1e-7 * max(1.0, abs(float(fd)))
