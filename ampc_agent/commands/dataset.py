@@ -77,6 +77,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "closed_loop (the closed-loop MPC's own solution re-solved to tolerance; cheaper "
         "where the closed loop saw the true state)",
     )
+    parser.add_argument(
+        "--learner",
+        default=DEFAULTS.learner,
+        metavar="WEIGHTS",
+        help="DAgger: an AMPC weights folder of the system that drives the closed-loop "
+        "episodes while the MPC runs beside it and labels the states it visits "
+        "(default: the MPC drives)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -95,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         secant_perturbations=args.secant_perturbations,
         secant_scale=args.secant_scale,
         trajectory_labels=args.trajectory_labels,
+        learner=args.learner,
     )
     out = args.out or f"datasets/{args.system}"
     meta = generate_dataset(

@@ -174,9 +174,12 @@ def dataset_test_set(folder: str | Path, policy, system: str) -> dict:
             f"--test-set {folder} has theta_nominal {meta.get('theta_nominal')}, the policy "
             f"{policy.theta_nominal.tolist()}"
         )
-    trained_on = policy.info.get("dataset", {}).get("fingerprint")
-    if trained_on is not None and data.fingerprint == trained_on:
-        raise ValueError(f"--test-set {folder} is the dataset the policy was trained on")
+    trained = policy.info.get("dataset", {})
+    trained_on = {trained.get("fingerprint")} | {
+        part.get("fingerprint") for part in trained.get("parts", [])
+    }
+    if data.fingerprint in trained_on - {None}:
+        raise ValueError(f"--test-set {folder} is a dataset the policy was trained on")
     expected = {"x": (policy.nx,), "u": (policy.nu,), "du_dtheta": (policy.nu, policy.p)}
     for name, shape in expected.items():
         got = getattr(data, name).shape[1:]

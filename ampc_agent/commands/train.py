@@ -25,7 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"system of the dataset (registered: {', '.join(SYSTEMS)}; it must match the "
         "dataset's metadata)",
     )
-    parser.add_argument("--dataset", required=True, help="dataset folder (ampc dataset)")
+    parser.add_argument(
+        "--dataset",
+        required=True,
+        nargs="+",
+        help="dataset folder (ampc dataset); several are trained on together (e.g. the "
+        "shipped dataset and a DAgger dataset of ampc dataset --learner)",
+    )
     parser.add_argument("--out", required=True, help="output folder of the policy")
     parser.add_argument(
         "--logdir", default=None, help="TensorBoard folder (default runs/train-SYSTEM-TIME)"
@@ -125,7 +131,7 @@ def _state_names(system: str, field: str) -> tuple[str, ...]:
 
 def run(args: argparse.Namespace) -> int:
     """Train and save; print a summary."""
-    from ampc_agent.dataset.storage import load_dataset
+    from ampc_agent.dataset.storage import concatenate_datasets, load_dataset
     from ampc_agent.training import save_test_set, train_ampc
 
     _check_numbers(args)
@@ -172,15 +178,20 @@ def run(args: argparse.Namespace) -> int:
         jacobian=net(args.jacobian_hidden or args.hidden),
     )
     t0 = time.perf_counter()
-    dataset = load_dataset(args.dataset)
-    system = dataset.metadata.get("system")
-    if system is not None and system != args.system:
-        raise ValueError(f"dataset {args.dataset} is for system {system!r}, not {args.system!r}")
-    if dataset.metadata.get("complete") is False and not args.allow_incomplete:
-        raise ValueError(
-            f"dataset {args.dataset} is incomplete (its generation has not finished); "
-            "pass --allow-incomplete to train on it anyway"
-        )
+    parts = []
+    for folder in args.dataset:
+        part = load_dataset(folder)
+        system = part.metadata.get("system")
+        if system is not None and system != args.system:
+            raise ValueError(f"dataset {folder} is for system {system!r}, not {args.system!r}")
+        if part.metadata.get("complete") is False and not args.allow_incomplete:
+            raise ValueError(
+                f"dataset {folder} is incomplete (its generation has not finished); "
+                "pass --allow-incomplete to train on it anyway"
+            )
+        parts.append(part)
+    dataset = parts[0] if len(parts) == 1 else concatenate_datasets(parts, args.dataset)
+    args.dataset = ",".join(args.dataset)
     used = len(dataset) if args.max_samples is None else min(len(dataset), args.max_samples)
     needed = _samples_needed(args.test_size, args.val_fraction, args.batch_size)
     if used < needed:

@@ -1,5 +1,5 @@
 """MPC datasets: states, first actions and their parameter sensitivities."""
 
-from ampc_agent.dataset.storage import Dataset, load_dataset
+from ampc_agent.dataset.storage import Dataset, concatenate_datasets, load_dataset
 
-__all__ = ["Dataset", "load_dataset"]
+__all__ = ["Dataset", "concatenate_datasets", "load_dataset"]

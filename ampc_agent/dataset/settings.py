@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ampc_agent.systems import get_system, systems_with
@@ -57,6 +59,13 @@ class GeneratorSettings:
             included; on a wheelbot shard 50 s instead of 85 s), with the best of all starts
             only where the closed loop kept no solution (sensor noise, another theta)
             or the re-solve fails.
+        learner: An AMPC weights folder of the same system, or ``""`` (default): with
+            a folder the closed-loop episodes are driven by that AMPC (at the MPC's
+            theta) while the MPC runs beside it on the same states, and the MPC's
+            solutions there label them (DAgger: the states the learnt controller
+            visits, with its own errors, labelled by the expert). The weights'
+            fingerprint is part of the settings, so a dataset resumes only with the
+            same learner.
     """
 
     system: str
@@ -71,6 +80,7 @@ class GeneratorSettings:
     secant_perturbations: int = 0
     secant_scale: float = 1.0
     trajectory_labels: str = "best"
+    learner: str = ""
 
     def __post_init__(self) -> None:
         get_system(self.system)  # an unknown name: "unknown system ..., valid: ..."
@@ -103,6 +113,22 @@ class GeneratorSettings:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+        if self.learner:
+            self._check_learner()
+
+    def _check_learner(self) -> None:
+        folder = Path(self.learner)
+        meta = folder / "metadata.json"
+        if not meta.is_file() or not (folder / "model.safetensors").is_file():
+            raise ValueError(
+                f"learner must be an AMPC weights folder (metadata.json, model.safetensors), "
+                f"got {self.learner!r}"
+            )
+        system = json.loads(meta.read_text()).get("system")
+        if system != self.system:
+            raise ValueError(
+                f"learner {self.learner!r} is an AMPC of system {system!r}, not {self.system!r}"
+            )
 
     @property
     def num_shards(self) -> int:
@@ -129,4 +155,11 @@ class GeneratorSettings:
             d.pop("closed_loop_theta")
         if self.trajectory_labels == "best":
             d.pop("trajectory_labels")
+        if self.learner:
+            from ampc_agent.tuning.study import weights_fingerprint
+
+            d["learner"] = str(Path(self.learner).resolve())
+            d["learner_fingerprint"] = weights_fingerprint(self.learner)
+        else:
+            d.pop("learner")
         return d

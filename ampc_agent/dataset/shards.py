@@ -32,10 +32,11 @@ from ampc_agent.dataset.settings import (
 )
 from ampc_agent.dataset.storage import SECANT_ARRAYS
 from ampc_agent.mpc.controller import MPCController
+from ampc_agent.policy import AMPCPolicy
 from ampc_agent.systems import SystemSpec, get_system
 from ampc_envs.core.episode import run_episode
 
-__all__ = ["ShardResult", "compute_shard", "make_plant"]
+__all__ = ["ShardResult", "Shadowed", "compute_shard", "make_plant"]
 
 
 @dataclass
@@ -61,6 +62,7 @@ def compute_shard(
     system = get_system(settings.system)
     mpc = mpc if mpc is not None else system.make_mpc()
     env = env if env is not None else make_plant(system)
+    learner = AMPCPolicy.load(settings.learner) if settings.learner else None
     rng = np.random.default_rng([settings.seed, k])
     # The secant changes have their own stream: the states are those of a dataset
     # without secant labels and the same seed.
@@ -77,7 +79,7 @@ def compute_shard(
     while sum(1 for r in rows if r[2] == SOURCE_TRAJECTORY) < n_traj or (
         sampling.spread is not None and not pool
     ):
-        visited = _closed_loop_episode(mpc, env, system, settings, rng, stats)
+        visited = _closed_loop_episode(mpc, env, system, settings, rng, stats, learner)
         if sampling.spread is not None:
             pool.extend(visited)
         for x, solution in visited:
@@ -172,11 +174,14 @@ def _closed_loop_episode(
     settings: GeneratorSettings,
     rng: np.random.Generator,
     stats: Counter,
+    learner: Any = None,
 ) -> list[tuple[np.ndarray, Any]]:
     """Run the MPC (theta_nom) on the plant; return ``(state, MPC solution)`` every stride.
 
-    The solution is kept only where the MPC saw the true state (no sensor noise) at
-    theta_nom, so that it is a valid initialisation of that state's label.
+    With a ``learner`` (an AMPC) the learner drives and the MPC runs beside it on the
+    same states (:class:`Shadowed`). The solution is kept only where the MPC saw the
+    true state (no sensor noise) at theta_nom, so that it is a valid initialisation of
+    that state's label.
     """
     nominal = system.params_cls()
     theta = None
@@ -192,10 +197,15 @@ def _closed_loop_episode(
         # A plant with this episode's settings (e.g. its reference schedule).
         env = make_plant(system, **system.sampling.episode_env(rng))
     controller = MPCController(mpc, theta, keep_solutions=True)
+    driver: Any = controller
+    if learner is not None:
+        learner.theta = learner.theta_nominal if theta is None else theta
+        driver = Shadowed(learner, controller)
+        stats["episodes_learner"] += 1
     interface = system.make_interface()
     episode = run_episode(
         env,
-        system.controller(controller),
+        system.controller(driver),
         seed=int(rng.integers(2**31)),
         params=params,
         max_steps=settings.episode_steps,
@@ -216,6 +226,32 @@ def _closed_loop_episode(
         seen = interface.state(obs)
         visited.append((state, sol if np.array_equal(seen, state) else None))
     return visited
+
+
+class Shadowed:
+    """A learnt controller that drives while the expert runs beside it (DAgger).
+
+    Both see every state; the expert's command is computed (and, with
+    ``keep_solutions``, its solution kept) but only the learner's is applied.
+
+    Args:
+        learner: The controller that acts, ``learner(x) -> u``.
+        expert: The controller that labels, ``expert(x) -> u`` (an
+            :class:`~ampc_agent.mpc.controller.MPCController`).
+    """
+
+    def __init__(self, learner: Any, expert: Any) -> None:
+        self.learner, self.expert = learner, expert
+
+    def reset(self) -> None:
+        """Reset both (start of an episode)."""
+        self.expert.reset()
+        if hasattr(self.learner, "reset"):
+            self.learner.reset()
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.expert(x)
+        return self.learner(x)
 
 
 def make_plant(system: SystemSpec, **kwargs: Any) -> Any:

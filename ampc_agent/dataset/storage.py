@@ -47,6 +47,7 @@ from ampc_agent.io import atomic_write_bytes, read_json
 
 __all__ = [
     "Dataset",
+    "concatenate_datasets",
     "load_dataset",
     "write_shard",
     "write_metadata",
@@ -164,3 +165,53 @@ def load_dataset(folder: str | Path) -> Dataset:
             for k in names:
                 parts[k].append(z[k])
     return Dataset(**{k: np.concatenate(v) for k, v in parts.items()}, metadata=metadata)
+
+
+def concatenate_datasets(datasets: list[Dataset], names: list[str] | None = None) -> Dataset:
+    """One dataset of several of the same system and theta, in the order given.
+
+    For example the shipped dataset and a DAgger dataset labelled along the AMPC's own
+    closed loop (``ampc dataset --learner``). The secant arrays are kept only if every
+    part has them. The metadata is the first part's, with ``complete`` true only if
+    every part is complete and ``parts`` listing each part's name, fingerprint, size and
+    generator settings.
+
+    Args:
+        datasets: The parts (at least one).
+        names: A name per part (its folder) for the metadata and error messages.
+
+    Raises:
+        ValueError: no parts, or parts of another system, states or theta.
+    """
+    if not datasets:
+        raise ValueError("concatenate_datasets needs at least one dataset")
+    names = names or [f"part {i}" for i in range(len(datasets))]
+    first = datasets[0].metadata
+    for name, data in zip(names[1:], datasets[1:], strict=True):
+        for key in ("system", "state_names", "theta_names"):
+            if data.metadata.get(key) != first.get(key):
+                raise ValueError(
+                    f"dataset {name} has {key} {data.metadata.get(key)!r}, dataset "
+                    f"{names[0]} {first.get(key)!r}: they cannot be trained on together"
+                )
+        if not np.allclose(data.metadata.get("theta_nominal"), first.get("theta_nominal")):
+            raise ValueError(
+                f"dataset {name} has theta_nominal {data.metadata.get('theta_nominal')}, "
+                f"dataset {names[0]} {first.get('theta_nominal')}"
+            )
+    keys = SHARD_ARRAYS + (SECANT_ARRAYS if all(d.has_secant for d in datasets) else ())
+    arrays = {k: np.concatenate([getattr(d, k) for d in datasets]) for k in keys}
+    metadata = {
+        **first,
+        "complete": all(d.metadata.get("complete", True) for d in datasets),
+        "parts": [
+            {
+                "name": name,
+                "fingerprint": d.fingerprint,
+                "n_samples": len(d),
+                "generator": d.metadata.get("generator"),
+            }
+            for name, d in zip(names, datasets, strict=True)
+        ],
+    }
+    return Dataset(**arrays, metadata=metadata)

@@ -311,6 +311,7 @@ def train_ampc(
             "n_val": int(len(val)),
             "n_test": int(len(test)),
             "generator": meta.get("generator"),
+            **({"parts": meta["parts"]} if "parts" in meta else {}),
         },
         "training": {
             "config": config.to_dict(),

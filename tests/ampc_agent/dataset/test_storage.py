@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from ampc_agent.dataset.storage import load_dataset, write_metadata, write_shard
+from ampc_agent.dataset.storage import (
+    concatenate_datasets,
+    load_dataset,
+    write_metadata,
+    write_shard,
+)
+from ampc_agent.training.synthetic import write_synthetic_dataset
 
 
 def shard(rng, n=5, solve_time=None):
@@ -41,3 +47,28 @@ def test_incomplete_shards_are_refused(tmp_path):
     with pytest.raises(ValueError, match="shard arrays have different lengths"):
         write_shard(tmp_path, 0, arrays)
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_datasets_concatenate_in_order_with_their_parts(tmp_path):
+    a = load_dataset(write_synthetic_dataset(tmp_path / "a", n=6, seed=0, secant_perturbations=3))
+    b = load_dataset(write_synthetic_dataset(tmp_path / "b", n=4, seed=1))
+    both = concatenate_datasets([a, b], ["a", "b"])
+    assert len(both) == 10
+    np.testing.assert_array_equal(both.x, np.concatenate([a.x, b.x]))
+    np.testing.assert_array_equal(both.du_dtheta[6:], b.du_dtheta)
+    assert not both.has_secant  # only one part has the secant arrays
+    assert [p["name"] for p in both.metadata["parts"]] == ["a", "b"]
+    assert [p["fingerprint"] for p in both.metadata["parts"]] == [a.fingerprint, b.fingerprint]
+    assert both.fingerprint not in (a.fingerprint, b.fingerprint)
+
+
+def test_datasets_of_another_theta_do_not_concatenate(tmp_path):
+    a = load_dataset(write_synthetic_dataset(tmp_path / "a", n=4))
+    b = load_dataset(write_synthetic_dataset(tmp_path / "b", n=4))
+    b.metadata["theta_names"] = ["k_x", "k_theta", "k_v", "other"]
+    with pytest.raises(ValueError) as err:
+        concatenate_datasets([a, b], ["A", "B"])
+    assert str(err.value) == (
+        "dataset B has theta_names ['k_x', 'k_theta', 'k_v', 'other'], dataset A "
+        f"{a.metadata['theta_names']!r}: they cannot be trained on together"
+    )

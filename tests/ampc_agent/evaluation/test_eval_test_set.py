@@ -66,7 +66,7 @@ def test_the_training_dataset_is_refused(fresh, tmp_path, capsys):
     argv = ["eval", "cartpole", "--policy", str(policy), "--accuracy-only"]
     assert main([*argv, "--test-set", str(fresh), "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == (
-        f"ampc eval: error: --test-set {fresh} is the dataset the policy was trained on"
+        f"ampc eval: error: --test-set {fresh} is a dataset the policy was trained on"
     )
 
 

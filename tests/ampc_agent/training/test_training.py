@@ -236,3 +236,17 @@ def test_ignored_and_clipped_states_shape_the_features(dataset) -> None:
     np.testing.assert_array_equal(result.policy.batch(far[None]), result.policy.batch(edge[None]))
     with pytest.raises(ValueError, match=r"clipped_states \['psi'\] are not states"):
         train_ampc(dataset, TrainingConfig(**{**config.__dict__, "clipped_states": ("psi",)}))
+
+
+def test_train_command_trains_on_several_datasets_together(tmp_path) -> None:
+    a = write_synthetic_dataset(tmp_path / "a", n=1200, seed=0)
+    b = write_synthetic_dataset(tmp_path / "b", n=900, seed=1)
+    out = tmp_path / "policy"
+    argv = ["train", "synthetic", "--dataset", str(a), str(b), "--out", str(out)]
+    argv += ["--logdir", str(tmp_path / "tb"), "--hidden", "16", "--max-epochs", "2"]
+    assert ampc_main([*argv, "--test-size", "200", "--threads", "1"]) == 0
+    info = AMPCPolicy.load(out).info["dataset"]
+    assert info["n_samples"] == 2100
+    assert info["path"] == f"{a},{b}"
+    parts = {p["name"]: p["fingerprint"] for p in info["parts"]}
+    assert parts == {str(a): load_dataset(a).fingerprint, str(b): load_dataset(b).fingerprint}
