@@ -25,12 +25,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from ampc_agent.systems import get_system  # noqa: E402
+from ampc_agent.systems import system_for_env  # noqa: E402
 from ampc_envs.core.episode import run_episode  # noqa: E402
 from ampc_envs.wheelbot.params import WheelbotParams  # noqa: E402
 from benchmarks.machine import RESULTS_DIR, save_result  # noqa: E402
 
-SYSTEM = get_system("wheelbot")
+SYSTEM = system_for_env("ampc_envs/WheelbotYaw-v0")
 HARDWARE = dict(WheelbotParams.instances["hardware-like"])
 NOISE_FREE = {"angle_noise": 0.0, "rate_noise": 0.0}
 #: Instance name -> overrides of the nominal robot.
