@@ -15,7 +15,6 @@ motors only. Policies run side by side in one process. Prints and saves
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 import matplotlib
@@ -23,6 +22,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from scipy.stats import binomtest  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from ampc_agent.systems import system_for_env  # noqa: E402
@@ -44,12 +44,10 @@ INSTANCES = {
 }
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval of a rate ``k / n``."""
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """Wilson score 95 % interval of a rate ``k / n`` (scipy's ``binomtest``)."""
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def run(policies: dict[str, str | None], episodes: int, seed: int) -> dict:

@@ -191,22 +191,22 @@ def run(args: argparse.Namespace) -> int:
             )
         parts.append(part)
     dataset = parts[0] if len(parts) == 1 else concatenate_datasets(parts, args.dataset)
-    args.dataset = ",".join(args.dataset)
+    name = ",".join(args.dataset)
     used = len(dataset) if args.max_samples is None else min(len(dataset), args.max_samples)
     needed = _samples_needed(args.test_size, args.val_fraction, args.batch_size)
     if used < needed:
         raise ValueError(
-            f"dataset {args.dataset} gives {used} samples, too few for a test set of "
+            f"dataset {name} gives {used} samples, too few for a test set of "
             f"--test-size {args.test_size} and a training split of at least --batch-size "
             f"{args.batch_size} (validation share {args.val_fraction}): it needs at least "
             f"{needed}"
         )
     logdir = args.logdir or f"runs/train-{args.system}-{time.strftime('%Y%m%d-%H%M%S')}"
     print(
-        f"dataset {args.dataset}: {len(dataset)} samples, fingerprint "
+        f"dataset {name}: {len(dataset)} samples, fingerprint "
         f"{dataset.fingerprint[:12]}; TensorBoard: {logdir}"
     )
-    result = train_ampc(dataset, config, log_dir=logdir, dataset_path=str(args.dataset))
+    result = train_ampc(dataset, config, log_dir=logdir, dataset_path=name)
     out = Path(args.out)
     result.policy.save(out)
     save_test_set(out, **result.test_set)

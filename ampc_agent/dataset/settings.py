@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ampc_agent.io import read_json
 from ampc_agent.systems import get_system, systems_with
 
 __all__ = [
@@ -124,7 +124,7 @@ class GeneratorSettings:
                 f"learner must be an AMPC weights folder (metadata.json, model.safetensors), "
                 f"got {self.learner!r}"
             )
-        system = json.loads(meta.read_text()).get("system")
+        system = read_json(meta).get("system")
         if system != self.system:
             raise ValueError(
                 f"learner {self.learner!r} is an AMPC of system {system!r}, not {self.system!r}"

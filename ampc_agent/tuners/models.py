@@ -208,19 +208,12 @@ def _nll_and_gradient(X: Tensor, y: Tensor, params: list[Tensor]) -> tuple[Tenso
     # sum_ij M_ij (x_ik - x_jk)^2 = 2 sum_i x_ik^2 (M 1)_i - 2 x_k^T M x_k for symmetric M.
     M = W * (s * 5.0 / 3.0) * (1.0 + _SQRT5 * r) * decay
     spread = 2.0 * (X.pow(2) * M.sum(-1, keepdim=True)).sum(0) - 2.0 * ((M @ X) * X).sum(0)
-    natural = [
-        0.5 * spread / ls.pow(3),
-        0.5 * (W * base).sum(),
-        0.5 * torch.diagonal(W).sum(),
-        -alpha.sum(),
+    boxed = (0.5 * spread / ls.pow(3), 0.5 * (W * base).sum(), 0.5 * torch.diagonal(W).sum())
+    grads = [
+        g * (b[1] - b[0]) * torch.sigmoid(p) * (1.0 - torch.sigmoid(p)) / n
+        for g, p, b in zip(boxed, params[:3], bounds, strict=True)
     ]
-    grads = []
-    for k, g in enumerate(natural):
-        if k < 3:
-            sig = torch.sigmoid(params[k])
-            g = g * (bounds[k][1] - bounds[k][0]) * sig * (1.0 - sig)
-        grads.append(g / n)
-    return nll / n, grads
+    return nll / n, [*grads, -alpha.sum() / n]
 
 
 def thompson_argmax(model: SingleTaskGP, candidates: Tensor) -> int:
